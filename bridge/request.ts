@@ -1,0 +1,90 @@
+/**
+ * Validation of the requests core.wasm sends through host_bpf. Every host runs this before
+ * touching native memory: a request that points outside Wasm memory, overlaps itself or
+ * names an impossible attr field is refused with a BpfError, and nothing is copied.
+ */
+import { BpfError, commandName } from '../src/errors.js';
+import {
+  TSBPF_ATTR_MAX,
+  TSBPF_FIXUP_IN,
+  TSBPF_FIXUP_INOUT,
+  TSBPF_FIXUP_MAX_LEN,
+  TSBPF_FIXUP_OUT,
+  TSBPF_MAX_FIXUPS,
+  tsbpf_fixup,
+} from './generated/abi.js';
+
+export { TSBPF_FIXUP_IN, TSBPF_FIXUP_OUT, TSBPF_FIXUP_INOUT };
+
+const EFAULT = 14;
+const FIXUP_WORDS = tsbpf_fixup.$size / 4;
+
+/** The fix-ups of one request, decoded into reusable arrays (no allocation per call). */
+export class Fixups {
+  count = 0;
+  readonly attrOff = new Uint32Array(TSBPF_MAX_FIXUPS);
+  readonly ptr = new Uint32Array(TSBPF_MAX_FIXUPS);
+  readonly len = new Uint32Array(TSBPF_MAX_FIXUPS);
+  readonly dir = new Uint32Array(TSBPF_MAX_FIXUPS);
+}
+
+function refuse(cmd: number, why: string): never {
+  throw new BpfError({
+    command: commandName(cmd),
+    errno: EFAULT,
+    reason: `core.wasm sent an invalid request (${why}); nothing was copied`,
+    advice: 'this is a bug in tsbpf or a damaged core.wasm: please report it',
+  });
+}
+
+function overlaps(a: number, alen: number, b: number, blen: number): boolean {
+  return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
+}
+
+/**
+ * Checks a request against the bounds of Wasm memory (memSize bytes) and decodes its
+ * fix-ups into `out`. Throws a BpfError (EFAULT) for anything a correct core never sends.
+ */
+export function validateRequest(
+  u32: Uint32Array,
+  memSize: number,
+  cmd: number,
+  attrPtr: number,
+  attrSize: number,
+  fixupsPtr: number,
+  nFixups: number,
+  out: Fixups,
+): void {
+  if (attrSize === 0 || attrSize > TSBPF_ATTR_MAX) refuse(cmd, `attr size ${attrSize} is outside 1..${TSBPF_ATTR_MAX}`);
+  if (attrPtr === 0 || attrPtr % 8 !== 0 || attrPtr + attrSize > memSize)
+    refuse(cmd, `attr at ${attrPtr}+${attrSize} is not an aligned range of Wasm memory`);
+  if (nFixups > TSBPF_MAX_FIXUPS) refuse(cmd, `${nFixups} fix-ups, at most ${TSBPF_MAX_FIXUPS} allowed`);
+  if (nFixups > 0 && (fixupsPtr === 0 || fixupsPtr % 4 !== 0 || fixupsPtr + nFixups * tsbpf_fixup.$size > memSize))
+    refuse(cmd, `fix-up table at ${fixupsPtr} is outside Wasm memory`);
+  out.count = nFixups;
+  const base = fixupsPtr / 4;
+  for (let i = 0; i < nFixups; i++) {
+    const w = base + i * FIXUP_WORDS;
+    const attrOff = u32[w + tsbpf_fixup.attr_off.off / 4]!;
+    const ptr = u32[w + tsbpf_fixup.ptr.off / 4]!;
+    const len = u32[w + tsbpf_fixup.len.off / 4]!;
+    const dir = u32[w + tsbpf_fixup.dir.off / 4]!;
+    if (attrOff % 8 !== 0 || attrOff + 8 > attrSize)
+      refuse(cmd, `fix-up ${i} patches attr offset ${attrOff}, not an 8-byte field inside ${attrSize} bytes`);
+    if (dir !== TSBPF_FIXUP_IN && dir !== TSBPF_FIXUP_OUT && dir !== TSBPF_FIXUP_INOUT)
+      refuse(cmd, `fix-up ${i} has direction ${dir}`);
+    if (len > TSBPF_FIXUP_MAX_LEN) refuse(cmd, `fix-up ${i} is ${len} bytes, over the ${TSBPF_FIXUP_MAX_LEN}-byte limit`);
+    if (ptr === 0 || ptr + len > memSize) refuse(cmd, `fix-up ${i} (${ptr}+${len}) points outside Wasm memory`);
+    if (overlaps(ptr, len, attrPtr, attrSize)) refuse(cmd, `fix-up ${i} overlaps the attr`);
+    for (let j = 0; j < i; j++) {
+      if (out.attrOff[j] === attrOff) refuse(cmd, `fix-ups ${j} and ${i} patch the same attr field`);
+      const written = (dir & TSBPF_FIXUP_OUT) !== 0 || (out.dir[j]! & TSBPF_FIXUP_OUT) !== 0;
+      if (written && overlaps(ptr, len, out.ptr[j]!, out.len[j]!))
+        refuse(cmd, `fix-ups ${j} and ${i} overlap and one of them is written back`);
+    }
+    out.attrOff[i] = attrOff;
+    out.ptr[i] = ptr;
+    out.len[i] = len;
+    out.dir[i] = dir;
+  }
+}

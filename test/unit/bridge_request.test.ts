@@ -1,0 +1,141 @@
+// The bridge refuses requests a correct core never sends, before touching native memory.
+import test from 'ava';
+import { Core } from '../../bridge/core.js';
+import { FakeHost } from '../../bridge/fake_host.js';
+import type { Native } from '../../bridge/native.js';
+import { SyscallHost } from '../../bridge/syscall_host.js';
+import { BpfError } from '../../src/index.js';
+
+/** A Native that must never be reached; addresses come from the real runtime. */
+function trapNative(calls: string[]): Native {
+  return {
+    bpf: () => {
+      calls.push('bpf');
+      return 0;
+    },
+    close: () => 0,
+    dupCloexec: (fd) => fd,
+    addressOf: () => 0x10000000,
+  };
+}
+
+interface Fix {
+  off: number;
+  ptr: number;
+  len: number;
+  dir: number;
+}
+
+/** Writes an attr and a fix-up table into Wasm memory and sends them to the host. */
+function send(core: Core, host: SyscallHost, attrSize: number, fixups: Fix[], tamper?: (a: number, f: number) => void) {
+  const attr = core.malloc(256 + 64) + 7 & ~7; // 8-aligned inside the block
+  const table = core.malloc(16 * Math.max(1, fixups.length));
+  const dv = core.mem.dv;
+  fixups.forEach((f, i) => {
+    dv.setUint32(table + 16 * i, f.off, true);
+    dv.setUint32(table + 16 * i + 4, f.ptr, true);
+    dv.setUint32(table + 16 * i + 8, f.len, true);
+    dv.setUint32(table + 16 * i + 12, f.dir, true);
+  });
+  tamper?.(attr, table);
+  return host.hostBpf(core.mem, 1, attr, attrSize, table, fixups.length);
+}
+
+test('a well-formed request reaches the kernel entry point', (t) => {
+  const calls: string[] = [];
+  const host = new SyscallHost(trapNative(calls));
+  const core = new Core({ host });
+  const buf = core.malloc(64);
+  t.is(send(core, host, 32, [{ off: 8, ptr: buf, len: 4, dir: 1 }, { off: 16, ptr: buf + 8, len: 8, dir: 2 }]), 0);
+  t.deepEqual(calls, ['bpf']);
+});
+
+test('requests a tampered core could send are refused and nothing is copied', (t) => {
+  const calls: string[] = [];
+  const host = new SyscallHost(trapNative(calls));
+  const core = new Core({ host });
+  const buf = core.malloc(256);
+  const size = core.mem.byteLength;
+  const cases: [string, number, Fix[], RegExp][] = [
+    ['pointer past the end of memory', 32, [{ off: 8, ptr: size - 4, len: 16, dir: 1 }], /points outside Wasm memory/],
+    ['length wrapping around 2^32', 32, [{ off: 8, ptr: buf, len: 0xffffffff, dir: 2 }], /over the .*-byte limit/],
+    ['huge length', 32, [{ off: 8, ptr: 8, len: 1 << 30, dir: 2 }], /points outside Wasm memory/],
+    ['null pointer with a length', 32, [{ off: 8, ptr: 0, len: 8, dir: 1 }], /points outside Wasm memory/],
+    ['unaligned attr field', 32, [{ off: 4, ptr: buf, len: 8, dir: 1 }], /not an 8-byte field/],
+    ['field past the attr', 32, [{ off: 32, ptr: buf, len: 8, dir: 1 }], /not an 8-byte field/],
+    ['no direction', 32, [{ off: 8, ptr: buf, len: 8, dir: 0 }], /direction 0/],
+    ['unknown direction', 32, [{ off: 8, ptr: buf, len: 8, dir: 4 }], /direction 4/],
+    ['two fix-ups on one field', 32, [{ off: 8, ptr: buf, len: 8, dir: 1 }, { off: 8, ptr: buf + 16, len: 8, dir: 1 }], /same attr field/],
+    ['overlapping outputs', 32, [{ off: 8, ptr: buf, len: 16, dir: 2 }, { off: 16, ptr: buf + 8, len: 16, dir: 2 }], /overlap/],
+    ['input overlapping an output', 32, [{ off: 8, ptr: buf, len: 16, dir: 1 }, { off: 16, ptr: buf + 8, len: 16, dir: 2 }], /overlap/],
+    ['attr too large', 512, [], /attr size 512/],
+    ['empty attr', 0, [], /attr size 0/],
+    ['too many fix-ups', 256, Array.from({ length: 9 }, (_, i) => ({ off: 8 * i, ptr: buf + 16 * i, len: 8, dir: 1 })), /9 fix-ups/],
+  ];
+  for (const [what, attrSize, fixups, message] of cases) {
+    const err = t.throws(() => send(core, host, attrSize, fixups), { instanceOf: BpfError }, what);
+    t.regex(err!.message, message, what);
+    t.is(err!.code, 'EFAULT', what);
+  }
+  t.deepEqual(calls, [], 'no request reached the kernel');
+});
+
+test('a buffer overlapping the attr itself is refused', (t) => {
+  const calls: string[] = [];
+  const host = new SyscallHost(trapNative(calls));
+  const core = new Core({ host });
+  const attr = (core.malloc(320) + 7) & ~7;
+  const table = core.malloc(16);
+  const dv = core.mem.dv;
+  dv.setUint32(table, 8, true);
+  dv.setUint32(table + 4, attr + 16, true);
+  dv.setUint32(table + 8, 8, true);
+  dv.setUint32(table + 12, 2, true);
+  t.throws(() => host.hostBpf(core.mem, 1, attr, 32, table, 1), { message: /overlaps the attr/ });
+  t.deepEqual(calls, []);
+});
+
+test('the fake host validates requests exactly like the syscall host', (t) => {
+  const fake = new FakeHost();
+  const core = new Core({ host: fake });
+  const raw = core.host;
+  const table = core.malloc(16);
+  const attr = (core.malloc(64) + 7) & ~7;
+  const dv = core.mem.dv;
+  dv.setUint32(table, 8, true);
+  dv.setUint32(table + 4, core.mem.byteLength - 2, true);
+  dv.setUint32(table + 8, 8, true);
+  dv.setUint32(table + 12, 1, true);
+  t.throws(() => raw.hostBpf(core.mem, 1, attr, 32, table, 1), { instanceOf: BpfError, message: /outside Wasm memory/ });
+  t.is(fake.requests.length, 0);
+});
+
+test('the syscall host restores Wasm addresses in the attr and copies outputs back', (t) => {
+  let seen: Uint8Array | undefined;
+  const scratch: { addr: number } = { addr: 0 };
+  const native: Native = {
+    bpf: (_cmd, attrAddr, size) => {
+      t.is(attrAddr, scratch.addr);
+      seen = new Uint8Array(size);
+      return 0;
+    },
+    close: () => 0,
+    dupCloexec: (fd) => fd,
+    addressOf: () => (scratch.addr = 0x7f0000001000),
+  };
+  const host = new SyscallHost(native);
+  const core = new Core({ host });
+  const attr = (core.malloc(320) + 7) & ~7;
+  const buf = core.malloc(16);
+  const table = core.malloc(16);
+  const dv = core.mem.dv;
+  dv.setUint32(attr + 8, buf, true); // the core writes the Wasm address into the field
+  dv.setUint32(table, 8, true);
+  dv.setUint32(table + 4, buf, true);
+  dv.setUint32(table + 8, 16, true);
+  dv.setUint32(table + 12, 3, true);
+  t.is(host.hostBpf(core.mem, 1, attr, 16, table, 1), 0);
+  t.truthy(seen);
+  t.is(core.mem.dv.getUint32(attr + 8, true), buf);
+  t.is(core.mem.dv.getUint32(attr + 12, true), 0);
+});
