@@ -14,6 +14,11 @@ const root = new URL('..', import.meta.url).pathname;
 const useColor = process.stdout.isTTY;
 const paint = (code, s) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
 
+// TSBPF_REQUIRE_KERNEL=1 (CI): skipping is allowed only for tests whose title says the
+// kernel lacks a feature, as test/helpers/kernel.ts's kernelTest.requires() writes it.
+const requireKernel = process.env.TSBPF_REQUIRE_KERNEL === '1';
+const FEATURE_SKIP = /\(skipped: this kernel lacks /;
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -32,7 +37,12 @@ async function runAva(args) {
     if (m) {
       detail = null;
       const [, status, title, directive] = m;
-      if (directive === 'SKIP') {
+      if (directive === 'SKIP' && requireKernel && !FEATURE_SKIP.test(title)) {
+        // CI: a kernel test may skip only because a probe showed the kernel lacks a feature.
+        failed++;
+        failures.push({ title: `${title} (skipped, but CI requires every kernel test)`, detail: [] });
+        console.log(paint(31, `  ✘ ${title} (skipped, but CI requires it to run)`));
+      } else if (directive === 'SKIP') {
         skipped++;
         console.log(paint(33, `  - ${title} (skipped)`));
       } else if (directive === 'TODO') {

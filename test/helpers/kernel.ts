@@ -5,7 +5,7 @@
  */
 import test, { type ImplementationFn } from 'ava';
 import { readdirSync } from 'node:fs';
-import { BpfError, Program, ProgramType, asm } from '../../src/index.js';
+import { BpfError, Program, ProgramType, asm, features } from '../../src/index.js';
 
 export const REQUIRE_KERNEL = process.env.TSBPF_REQUIRE_KERNEL === '1';
 
@@ -40,3 +40,17 @@ kernelTest.serial = function serial(title: string, impl: ImplementationFn<[]>): 
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
+
+/**
+ * A kernel test that needs `feature`: it skips, saying so, only when the feature probe
+ * answers "no" on this kernel. CI accepts exactly this kind of skip.
+ */
+kernelTest.requires = function requires(feature: features.Feature, title: string, impl: ImplementationFn<[]>): void {
+  if (!REQUIRE_KERNEL && !canUseBpf()) {
+    test.skip(`${title} (skipped: no CAP_BPF/CAP_SYS_ADMIN)`, impl);
+    return;
+  }
+  const probe = features.probe(feature);
+  if (probe.verdict === 'no') test.skip(`${title} (skipped: this kernel lacks ${probe.name}, added in ${probe.minKernel})`, impl);
+  else test(title, impl);
+};
