@@ -263,6 +263,13 @@ export class Core {
     this.host.close(fd);
   }
 
+  /** Duplicates an fd (close-on-exec, 3 or above); throws a BpfError on failure. */
+  dupFd(fd: number, command: string): number {
+    const r = this.host.dup(fd);
+    if (r < 0) throw new BpfError({ command, errno: -r, reason: `cannot duplicate fd ${fd}` });
+    return r;
+  }
+
   /** Returns ret, or throws the BpfError it stands for. */
   check(ret: number, context?: string): number {
     if (ret < 0) throw this.error(ret, context);

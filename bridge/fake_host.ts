@@ -53,6 +53,15 @@ export class FakeHost implements Host {
     return 0;
   }
 
+  /** Duplicates a fake fd: a fresh one, recorded as a copy of `fd`. */
+  readonly dups = new Map<number, number>();
+
+  dup(fd: number): number {
+    const copy = this.fd();
+    this.dups.set(copy, fd);
+    return copy;
+  }
+
   /** A fresh fake file descriptor. */
   fd(): number {
     return this.nextFd++;

@@ -22,12 +22,16 @@ export interface RawHost {
   ): number;
   /** Closes an fd the kernel returned; returns 0 or -errno. */
   close(fd: number): number;
+  /** Duplicates an fd (close-on-exec, never below 3); returns the new fd or -errno. */
+  dup(fd: number): number;
 }
 
 /** A buffer a request points at: `data` is a live view into Wasm memory. */
 export interface RequestBuffer {
-  /** Offset of the pointer field inside the attr. */
+  /** Offset of the pointer field: inside the attr, or inside the parent's buffer. */
   readonly attrOffset: number;
+  /** Index (in `buffers`) of the buffer holding the pointer, or -1 for the attr. */
+  readonly parent: number;
   readonly in: boolean;
   readonly out: boolean;
   /** Read it for inputs, write it for outputs. */
@@ -44,6 +48,8 @@ export interface BpfRequest {
   readonly buffers: readonly RequestBuffer[];
   /** The buffer whose pointer sits at this attr offset. */
   buffer(attrOffset: number): RequestBuffer | undefined;
+  /** The buffer whose pointer sits at this offset of buffer `parent`. */
+  nested(parent: number, offset: number): RequestBuffer | undefined;
 }
 
 export interface Host {
@@ -51,6 +57,8 @@ export interface Host {
   bpf(req: BpfRequest): number;
   /** Closes an fd this host handed out. */
   close?(fd: number): number;
+  /** Duplicates an fd this host handed out. */
+  dup?(fd: number): number;
 }
 
 /** Runs a friendly Host behind the raw interface. */
@@ -58,6 +66,7 @@ export function adaptHost(host: Host): RawHost {
   const fixups = new Fixups();
   return {
     close: (fd) => host.close?.(fd) ?? 0,
+    dup: (fd) => host.dup?.(fd) ?? -9 /* EBADF */,
     hostBpf(mem, cmd, attrPtr, attrSize, fixupsPtr, nFixups) {
       validateRequest(mem.u32, mem.byteLength, cmd, attrPtr, attrSize, fixupsPtr, nFixups, fixups);
       const u8 = mem.u8;
@@ -67,6 +76,7 @@ export function adaptHost(host: Host): RawHost {
         const ptr = fixups.ptr[i]!;
         buffers.push({
           attrOffset: fixups.attrOff[i]!,
+          parent: fixups.parent[i]!,
           in: (fixups.dir[i]! & TSBPF_FIXUP_IN) !== 0,
           out: (fixups.dir[i]! & TSBPF_FIXUP_OUT) !== 0,
           data: u8.subarray(ptr, ptr + fixups.len[i]!),
@@ -77,11 +87,12 @@ export function adaptHost(host: Host): RawHost {
         command: commandName(cmd),
         attr,
         buffers,
-        buffer: (off) => buffers.find((b) => b.attrOffset === off),
+        buffer: (off) => buffers.find((b) => b.parent < 0 && b.attrOffset === off),
+        nested: (parent, off) => buffers.find((b) => b.parent === parent && b.attrOffset === off),
       };
       const result = host.bpf(req);
       // Copy the attr back, keeping the pointer fields the core wrote (the kernel never changes them).
-      const keep = new Set(buffers.map((b) => b.attrOffset));
+      const keep = new Set(buffers.filter((b) => b.parent < 0).map((b) => b.attrOffset));
       const now = mem.u8;
       for (let off = 0; off < attrSize; off++) {
         if (keep.has(off - (off % 8))) continue;

@@ -9,12 +9,18 @@ import {
   TSBPF_FIXUP_IN,
   TSBPF_FIXUP_INOUT,
   TSBPF_FIXUP_MAX_LEN,
+  TSBPF_FIXUP_NESTED,
   TSBPF_FIXUP_OUT,
+  TSBPF_FIXUP_PARENT_SHIFT,
   TSBPF_MAX_FIXUPS,
   tsbpf_fixup,
 } from './generated/abi.js';
 
 export { TSBPF_FIXUP_IN, TSBPF_FIXUP_OUT, TSBPF_FIXUP_INOUT };
+
+/** Bits of a fix-up's `dir` word: direction, nested flag, parent index. */
+const DIR_MASK = TSBPF_FIXUP_INOUT;
+const KNOWN_BITS = DIR_MASK | TSBPF_FIXUP_NESTED | (0xf << TSBPF_FIXUP_PARENT_SHIFT);
 
 const EFAULT = 14;
 const FIXUP_WORDS = tsbpf_fixup.$size / 4;
@@ -22,10 +28,14 @@ const FIXUP_WORDS = tsbpf_fixup.$size / 4;
 /** The fix-ups of one request, decoded into reusable arrays (no allocation per call). */
 export class Fixups {
   count = 0;
+  /** Offset of the pointer field: in the attr, or in the parent's buffer. */
   readonly attrOff = new Uint32Array(TSBPF_MAX_FIXUPS);
   readonly ptr = new Uint32Array(TSBPF_MAX_FIXUPS);
   readonly len = new Uint32Array(TSBPF_MAX_FIXUPS);
+  /** TSBPF_FIXUP_IN / OUT bits only. */
   readonly dir = new Uint32Array(TSBPF_MAX_FIXUPS);
+  /** Index of the fix-up whose buffer holds the pointer field, or -1 for the attr. */
+  readonly parent = new Int32Array(TSBPF_MAX_FIXUPS);
 }
 
 function refuse(cmd: number, why: string): never {
@@ -68,20 +78,29 @@ export function validateRequest(
     const attrOff = u32[w + tsbpf_fixup.attr_off.off / 4]!;
     const ptr = u32[w + tsbpf_fixup.ptr.off / 4]!;
     const len = u32[w + tsbpf_fixup.len.off / 4]!;
-    const dir = u32[w + tsbpf_fixup.dir.off / 4]!;
-    if (attrOff % 8 !== 0 || attrOff + 8 > attrSize)
-      refuse(cmd, `fix-up ${i} patches attr offset ${attrOff}, not an 8-byte field inside ${attrSize} bytes`);
-    if (dir !== TSBPF_FIXUP_IN && dir !== TSBPF_FIXUP_OUT && dir !== TSBPF_FIXUP_INOUT)
-      refuse(cmd, `fix-up ${i} has direction ${dir}`);
+    const word = u32[w + tsbpf_fixup.dir.off / 4]!;
+    const dir = word & DIR_MASK;
+    const parent = word & TSBPF_FIXUP_NESTED ? (word >>> TSBPF_FIXUP_PARENT_SHIFT) & 0xf : -1;
+    if ((word & ~KNOWN_BITS) !== 0 || dir === 0) refuse(cmd, `fix-up ${i} has direction ${word}`);
+    if (parent >= i) refuse(cmd, `fix-up ${i} nests in fix-up ${parent}, which does not come before it`);
+    const holderLen = parent < 0 ? attrSize : out.len[parent]!;
+    if (attrOff % 8 !== 0 || attrOff + 8 > holderLen)
+      refuse(
+        cmd,
+        `fix-up ${i} patches offset ${attrOff} ${parent < 0 ? 'of the attr' : `of fix-up ${parent}'s buffer`}, ` +
+          `not an 8-byte field inside ${holderLen} bytes`,
+      );
     if (len > TSBPF_FIXUP_MAX_LEN) refuse(cmd, `fix-up ${i} is ${len} bytes, over the ${TSBPF_FIXUP_MAX_LEN}-byte limit`);
     if (ptr === 0 || ptr + len > memSize) refuse(cmd, `fix-up ${i} (${ptr}+${len}) points outside Wasm memory`);
     if (overlaps(ptr, len, attrPtr, attrSize)) refuse(cmd, `fix-up ${i} overlaps the attr`);
     for (let j = 0; j < i; j++) {
-      if (out.attrOff[j] === attrOff) refuse(cmd, `fix-ups ${j} and ${i} patch the same attr field`);
+      if (out.attrOff[j] === attrOff && out.parent[j] === parent)
+        refuse(cmd, `fix-ups ${j} and ${i} patch the same pointer field`);
       const written = (dir & TSBPF_FIXUP_OUT) !== 0 || (out.dir[j]! & TSBPF_FIXUP_OUT) !== 0;
       if (written && overlaps(ptr, len, out.ptr[j]!, out.len[j]!))
         refuse(cmd, `fix-ups ${j} and ${i} overlap and one of them is written back`);
     }
+    out.parent[i] = parent;
     out.attrOff[i] = attrOff;
     out.ptr[i] = ptr;
     out.len[i] = len;

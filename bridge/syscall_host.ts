@@ -77,23 +77,31 @@ export class SyscallHost implements RawHost {
       const len = f.len[i]!;
       if (f.dir[i]! & TSBPF_FIXUP_IN) copyBytes(s8, s32, at, w8, w32, f.ptr[i]!, len);
       else s8.fill(0, at, at + len);
-      const addr = s.addr + at;
-      const word = f.attrOff[i]! >>> 2;
+    }
+    // Patch pointer fields after every buffer is in place: nested ones live in a buffer.
+    for (let i = 0; i < n; i++) {
+      const addr = s.addr + this.place[i]!;
+      const p = f.parent[i]!;
+      const word = ((p < 0 ? 0 : this.place[p]!) + f.attrOff[i]!) >>> 2;
       s32[word] = addr >>> 0;
       s32[word + 1] = (addr / 0x100000000) >>> 0;
     }
 
     let r = this.native.bpf(cmd, s.addr, attrSize);
 
-    // The kernel writes results into the attr: copy it back, then put the Wasm
-    // addresses back into the pointer fields so the core never sees native ones.
+    // The kernel writes results into the attr and the output buffers: copy them back,
+    // then put the Wasm addresses back into the pointer fields so the core never sees
+    // native ones.
     copyBytes(w8, w32, attrPtr, s8, s32, 0, attrSize);
-    const attrWord = attrPtr >>> 2;
     for (let i = 0; i < n; i++) {
-      const word = attrWord + (f.attrOff[i]! >>> 2);
+      if (f.dir[i]! & TSBPF_FIXUP_OUT) copyBytes(w8, w32, f.ptr[i]!, s8, s32, this.place[i]!, f.len[i]!);
+    }
+    for (let i = 0; i < n; i++) {
+      const p = f.parent[i]!;
+      if (p >= 0 && !(f.dir[p]! & TSBPF_FIXUP_OUT)) continue; // that buffer was not copied back
+      const word = ((p < 0 ? attrPtr : f.ptr[p]!) + f.attrOff[i]!) >>> 2;
       w32[word] = f.ptr[i]!;
       w32[word + 1] = 0;
-      if (f.dir[i]! & TSBPF_FIXUP_OUT) copyBytes(w8, w32, f.ptr[i]!, s8, s32, this.place[i]!, f.len[i]!);
     }
     if (r >= 0 && r < 3 && FD_COMMANDS.has(cmd)) r = this.moveAboveStdio(r);
     return r;
@@ -101,6 +109,10 @@ export class SyscallHost implements RawHost {
 
   close(fd: number): number {
     return this.native.close(fd);
+  }
+
+  dup(fd: number): number {
+    return this.native.dupCloexec(fd, 3);
   }
 
   /** A new fd in 0..2 (stdio was closed) would be clobbered by the next print: move it up. */

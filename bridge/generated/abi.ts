@@ -22,11 +22,17 @@ export const TSBPF_ERR_MAX = 4100;
 export const TSBPF_FIXUP_IN = 1;
 export const TSBPF_FIXUP_OUT = 2;
 export const TSBPF_FIXUP_INOUT = 3;
+export const TSBPF_FIXUP_NESTED = 4;
+export const TSBPF_FIXUP_PARENT_SHIFT = 8;
 export const TSBPF_MAX_FIXUPS = 8;
 export const TSBPF_ATTR_MAX = 256;
 export const TSBPF_FIXUP_MAX_LEN = 1073741824;
 export const TSBPF_OP_MOV64_IMM = 183;
 export const TSBPF_OP_EXIT = 149;
+export const TSBPF_OBJ_PROG = 0;
+export const TSBPF_OBJ_MAP = 1;
+export const TSBPF_OBJ_BTF = 2;
+export const TSBPF_OBJ_LINK = 3;
 export const TSBPF_FEATURE_PROG_TEST_RUN = 0;
 export const TSBPF_FEATURE__COUNT = 1;
 export const TSBPF_VERDICT_NO = 0;
@@ -146,6 +152,11 @@ export interface CoreFunctions {
   tsbpf_last_kernel_error(): number;
   tsbpf_request_count(): number;
   tsbpf_insns_encode(insns: Ptr<'tsbpf_insn'>, n: number, out: Ptr<'uint8_t'>, out_cap: number): number;
+  tsbpf_obj_pin(fd: number, path: Ptr<'char'>): number;
+  tsbpf_obj_get(path: Ptr<'char'>, file_flags: number): number;
+  tsbpf_obj_get_next_id(kind: number, start_id: number, next_id: Ptr<'uint32_t'>): number;
+  tsbpf_obj_get_fd_by_id(kind: number, id: number, open_flags: number): number;
+  tsbpf_obj_get_info(fd: number, info: Ptr<'void'>, info_len: Ptr<'uint32_t'>): number;
   tsbpf_feature_count(): number;
   tsbpf_feature_probe(feature: number, out: Ptr<'tsbpf_probe_result'>): number;
   tsbpf_feature_describe(feature: number, out: Ptr<'tsbpf_probe_result'>): number;
@@ -162,6 +173,11 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_last_kernel_error',
   'tsbpf_request_count',
   'tsbpf_insns_encode',
+  'tsbpf_obj_pin',
+  'tsbpf_obj_get',
+  'tsbpf_obj_get_next_id',
+  'tsbpf_obj_get_fd_by_id',
+  'tsbpf_obj_get_info',
   'tsbpf_feature_count',
   'tsbpf_feature_probe',
   'tsbpf_feature_describe',

@@ -103,20 +103,43 @@ void tsbpf_request_init(struct tsbpf_request *req, size_t size)
 	req->size = (uint32_t)size;
 }
 
-void tsbpf_request_ptr(struct tsbpf_request *req, size_t off, const void *p, uint32_t len, uint32_t dir)
+int32_t tsbpf_request_ptr(struct tsbpf_request *req, size_t off, const void *p, uint32_t len, uint32_t dir)
 {
 	struct tsbpf_fixup *f;
 	uint64_t addr = (uint64_t)(uintptr_t)p;
 
-	CORE_ASSERT(off + 8 <= req->size && req->n_fixups < TSBPF_MAX_FIXUPS);
+	CORE_ASSERT(off % 8 == 0 && off + 8 <= req->size && req->n_fixups < TSBPF_MAX_FIXUPS);
 	memcpy((uint8_t *)&req->attr + off, &addr, sizeof(addr));
 	if (!p)
-		return; /* NULL stays NULL: nothing to translate */
-	f = &req->fixups[req->n_fixups++];
+		return -1; /* NULL stays NULL: nothing to translate */
+	f = &req->fixups[req->n_fixups];
 	f->attr_off = (uint32_t)off;
 	f->ptr = (uint32_t)(uintptr_t)p;
 	f->len = len;
 	f->dir = dir;
+	req->bufs[req->n_fixups] = (uint8_t *)(uintptr_t)p;
+	return (int32_t)req->n_fixups++;
+}
+
+int32_t tsbpf_request_nested_ptr(struct tsbpf_request *req, int32_t parent, size_t off, const void *p, uint32_t len,
+				 uint32_t dir)
+{
+	struct tsbpf_fixup *f;
+	uint64_t addr = (uint64_t)(uintptr_t)p;
+
+	CORE_ASSERT(parent >= 0 && (uint32_t)parent < req->n_fixups && req->n_fixups < TSBPF_MAX_FIXUPS);
+	CORE_ASSERT(off % 8 == 0 && off + 8 <= req->fixups[parent].len);
+	/* The field lives in the parent's Wasm buffer; the host patches its native copy. */
+	memcpy(req->bufs[parent] + off, &addr, sizeof(addr));
+	if (!p)
+		return -1;
+	f = &req->fixups[req->n_fixups];
+	f->attr_off = (uint32_t)off;
+	f->ptr = (uint32_t)(uintptr_t)p;
+	f->len = len;
+	f->dir = dir | TSBPF_FIXUP_NESTED | ((uint32_t)parent << TSBPF_FIXUP_PARENT_SHIFT);
+	req->bufs[req->n_fixups] = (uint8_t *)(uintptr_t)p;
+	return (int32_t)req->n_fixups++;
 }
 
 int32_t tsbpf_request_send(struct tsbpf_request *req, enum bpf_cmd cmd)

@@ -54,22 +54,29 @@ struct tsbpf_request {
 	uint32_t size;
 	uint32_t n_fixups;
 	struct tsbpf_fixup fixups[TSBPF_MAX_FIXUPS];
+	/* The buffers as real pointers: fixups[].ptr is 32 bits, native builds are not. */
+	uint8_t *bufs[TSBPF_MAX_FIXUPS];
 };
 
 /* Zeroes the first `size` bytes of the attr; size is offsetofend of the last
  * field the command uses, so an older kernel never sees unknown fields. */
 void tsbpf_request_init(struct tsbpf_request *req, size_t size);
-/* Points the 8-byte attr field at `off` to `len` bytes at `p`. */
-void tsbpf_request_ptr(struct tsbpf_request *req, size_t off, const void *p, uint32_t len, uint32_t dir);
+/* Points the 8-byte attr field at `off` to `len` bytes at `p`. Returns the fix-up's
+ * index (for nested fix-ups), or -1 for a NULL pointer, which needs none. */
+int32_t tsbpf_request_ptr(struct tsbpf_request *req, size_t off, const void *p, uint32_t len, uint32_t dir);
+/* Points the 8-byte field at `off` inside the buffer of fix-up `parent` (an index
+ * returned by tsbpf_request_ptr) to `len` bytes at `p`. Returns the new fix-up's index. */
+int32_t tsbpf_request_nested_ptr(struct tsbpf_request *req, int32_t parent, size_t off, const void *p, uint32_t len,
+				 uint32_t dir);
 /* Sends the request; returns the syscall result or -errno. */
 int32_t tsbpf_request_send(struct tsbpf_request *req, enum bpf_cmd cmd);
 
 #define REQ_INIT(req, last_field) tsbpf_request_init((req), offsetofend(union bpf_attr, last_field))
-#define REQ_PTR(req, field, p, len, dir)                                                       \
-	do {                                                                                   \
-		_Static_assert(sizeof(((union bpf_attr *)0)->field) == 8, #field " is not u64"); \
-		tsbpf_request_ptr((req), offsetof(union bpf_attr, field), (p), (len), (dir));   \
-	} while (0)
+/* Offset of a pointer field of the attr; does not compile unless the field is 8 bytes. */
+#define ATTR_PTR_OFF(field) \
+	(offsetof(union bpf_attr, field) + 0 * sizeof(char[sizeof(((union bpf_attr *)0)->field) == 8 ? 1 : -1]))
+/* Points an attr pointer field at a buffer; evaluates to the fix-up's index. */
+#define REQ_PTR(req, field, p, len, dir) tsbpf_request_ptr((req), ATTR_PTR_OFF(field), (p), (len), (dir))
 
 /* Grow-only buffer owned by the core, reused across calls. */
 struct tsbpf_buf {

@@ -64,8 +64,10 @@ test('requests a tampered core could send are refused and nothing is copied', (t
     ['unaligned attr field', 32, [{ off: 4, ptr: buf, len: 8, dir: 1 }], /not an 8-byte field/],
     ['field past the attr', 32, [{ off: 32, ptr: buf, len: 8, dir: 1 }], /not an 8-byte field/],
     ['no direction', 32, [{ off: 8, ptr: buf, len: 8, dir: 0 }], /direction 0/],
-    ['unknown direction', 32, [{ off: 8, ptr: buf, len: 8, dir: 4 }], /direction 4/],
-    ['two fix-ups on one field', 32, [{ off: 8, ptr: buf, len: 8, dir: 1 }, { off: 8, ptr: buf + 16, len: 8, dir: 1 }], /same attr field/],
+    ['unknown direction bits', 32, [{ off: 8, ptr: buf, len: 8, dir: 16 | 1 }], /direction 17/],
+    ['nested in itself', 32, [{ off: 0, ptr: buf, len: 8, dir: 4 | 1 }], /nests in fix-up 0/],
+    ['nested past its parent', 32, [{ off: 8, ptr: buf, len: 16, dir: 3 }, { off: 16, ptr: buf + 64, len: 8, dir: 4 | 1 }], /offset 16 of fix-up 0's buffer/],
+    ['two fix-ups on one field', 32, [{ off: 8, ptr: buf, len: 8, dir: 1 }, { off: 8, ptr: buf + 16, len: 8, dir: 1 }], /same pointer field/],
     ['overlapping outputs', 32, [{ off: 8, ptr: buf, len: 16, dir: 2 }, { off: 16, ptr: buf + 8, len: 16, dir: 2 }], /overlap/],
     ['input overlapping an output', 32, [{ off: 8, ptr: buf, len: 16, dir: 1 }, { off: 16, ptr: buf + 8, len: 16, dir: 2 }], /overlap/],
     ['attr too large', 512, [], /attr size 512/],
@@ -138,4 +140,44 @@ test('the syscall host restores Wasm addresses in the attr and copies outputs ba
   t.truthy(seen);
   t.is(core.mem.dv.getUint32(attr + 8, true), buf);
   t.is(core.mem.dv.getUint32(attr + 12, true), 0);
+});
+
+test('a nested fix-up patches the pointer inside its parent buffer, and is restored after', (t) => {
+  const BASE = 0x7f0000100000;
+  let host: SyscallHost | undefined;
+  let parentSeen: DataView | undefined;
+  const native: Native = {
+    bpf: () => {
+      // Look at what the kernel would see: the parent's copy in scratch memory.
+      const scratch = (host as unknown as { scratch: { u8: Uint8Array } }).scratch.u8;
+      parentSeen = new DataView(scratch.buffer.slice(256, 256 + 32));
+      return 0;
+    },
+    close: () => 0,
+    dupCloexec: (fd) => fd,
+    addressOf: () => BASE,
+  };
+  host = new SyscallHost(native);
+  const core = new Core({ host });
+  const attr = (core.malloc(320) + 7) & ~7;
+  const info = core.malloc(32);
+  const ids = core.malloc(16);
+  const table = core.malloc(32);
+  const dv = core.mem.dv;
+  dv.setUint32(info + 16, ids, true); // the core left the Wasm address of ids in info
+  dv.setUint32(info + 24, 0xaabbccdd, true); // an ordinary field
+  const fix = [
+    [16, info, 32, 3], // attr+16 -> info, in and out
+    [16, ids, 16, 2 | 4 | (0 << 8)], // info+16 -> ids, out, nested in fix-up 0
+  ];
+  fix.forEach((f, i) => f.forEach((v, j) => dv.setUint32(table + 16 * i + 4 * j, v!, true)));
+  t.is(host.hostBpf(core.mem, 15, attr, 24, table, 2), 0);
+  // The kernel saw the native address of ids' scratch copy (after attr 256 + info 32).
+  t.is(parentSeen!.getBigUint64(16, true), BigInt(BASE + 256 + 32));
+  t.is(parentSeen!.getUint32(24, true), 0xaabbccdd);
+  // Back in Wasm memory the pointer is the Wasm one again.
+  const after = core.mem.dv;
+  t.is(after.getUint32(info + 16, true), ids);
+  t.is(after.getUint32(info + 20, true), 0);
+  t.is(after.getUint32(attr + 16, true), info);
 });

@@ -55,13 +55,19 @@ enum tsbpf_error {
  * A pointer fix-up: "at byte `attr_off` of the attr, put the native address of
  * `len` bytes that live at Wasm address `ptr`". The host copies the bytes into
  * native memory first when TSBPF_FIXUP_IN is set and back into Wasm memory
- * after the syscall when TSBPF_FIXUP_OUT is set. ptr == 0 with len == 0 means
- * a NULL pointer.
+ * after the syscall when TSBPF_FIXUP_OUT is set. A NULL pointer needs no fix-up.
+ *
+ * A nested fix-up (TSBPF_FIXUP_NESTED) patches a pointer inside the buffer of an
+ * earlier fix-up instead of the attr: bpf_prog_info's map_ids, for instance.
+ * `attr_off` is then the offset inside that buffer, and the parent's index sits
+ * in bits 8..11 of `dir`. Pointer fields are 8 bytes at 8-byte aligned offsets.
  */
 enum tsbpf_fixup_dir {
 	TSBPF_FIXUP_IN = 1,
 	TSBPF_FIXUP_OUT = 2,
 	TSBPF_FIXUP_INOUT = 3,
+	TSBPF_FIXUP_NESTED = 4,
+	TSBPF_FIXUP_PARENT_SHIFT = 8,
 };
 
 struct tsbpf_fixup {
