@@ -40,6 +40,7 @@ export const TSBPF_VERDICT_YES = 1;
 export const TSBPF_VERDICT_UNKNOWN = 2;
 export const TSBPF_PROBE_MAX_FDS = 4;
 export const TSBPF_TEST_RUN_HEADROOM = 256;
+export const TSBPF_TEST_RUN_OUTPUT_MAX = 67108864;
 export const TSBPF_LOG_SIZE_DEFAULT = 65536;
 export const TSBPF_LOG_SIZE_MAX = 1073741824;
 

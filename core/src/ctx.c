@@ -96,6 +96,15 @@ bool tsbpf_buf_reserve(struct tsbpf_buf *buf, uint32_t size)
 	return true;
 }
 
+void tsbpf_buf_trim(struct tsbpf_buf *buf, uint32_t keep)
+{
+	if (buf->cap <= keep)
+		return;
+	free(buf->data);
+	buf->data = NULL;
+	buf->cap = 0;
+}
+
 void tsbpf_request_init(struct tsbpf_request *req, size_t size)
 {
 	CORE_ASSERT(size <= TSBPF_ATTR_MAX);

@@ -85,6 +85,9 @@ struct tsbpf_buf {
 };
 /* Makes buf hold at least `size` bytes (contents not kept). Returns false on OOM. */
 bool tsbpf_buf_reserve(struct tsbpf_buf *buf, uint32_t size);
+/* Frees buf if it holds more than `keep` bytes: one huge answer should not pin
+ * that much Wasm memory for the life of the process. */
+void tsbpf_buf_trim(struct tsbpf_buf *buf, uint32_t keep);
 
 /* Saturating helpers for sizes that come from untrusted input. */
 static inline bool tsbpf_mul_overflows(uint32_t a, uint32_t b, uint32_t *out)

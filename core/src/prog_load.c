@@ -101,6 +101,7 @@ int32_t tsbpf_prog_load(struct tsbpf_prog_load_opts *o)
 	    (o->fd_array_cnt && !o->fd_array))
 		return tsbpf_error(-EINVAL, "a record count is set without its buffer");
 
+	tsbpf_buf_trim(&log_buf, TSBPF_LOG_SIZE_DEFAULT);
 	tsbpf_log_policy_init(&pol, o->log_level, o->log_size);
 	for (;;) {
 		if ((ret = build(&req, o, &pol)) < 0)

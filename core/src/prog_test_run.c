@@ -10,6 +10,8 @@
 #define MAX_EINTR_RETRIES 1000
 /* Times an output buffer may be grown within one call. */
 #define MAX_GROW_RETRIES 4
+/* Output buffers above this size are released at the next call. */
+#define KEEP_OUTPUT_BYTES (1u << 20)
 
 static struct tsbpf_buf data_out, ctx_out;
 
@@ -30,6 +32,8 @@ int32_t tsbpf_prog_test_run(struct tsbpf_test_run_opts *o)
 	tsbpf_begin(BPF_PROG_TEST_RUN);
 	if (!OPTS_VALID(o, struct tsbpf_test_run_opts))
 		return tsbpf_error(-EINVAL, "invalid options struct");
+	tsbpf_buf_trim(&data_out, KEEP_OUTPUT_BYTES);
+	tsbpf_buf_trim(&ctx_out, KEEP_OUTPUT_BYTES);
 	o->retval = o->duration = o->data_size_out = o->ctx_size_out = o->attempts = 0;
 	o->data_out = o->ctx_out = NULL;
 	if (o->data_size_in == 0 && o->ctx_size_in == 0)
@@ -84,6 +88,13 @@ int32_t tsbpf_prog_test_run(struct tsbpf_test_run_opts *o)
 			continue;
 		if (ret == -ENOSPC && grows++ < MAX_GROW_RETRIES &&
 		    ((data_cap && a->test.data_size_out > data_cap) || (ctx_cap && a->test.ctx_size_out > ctx_cap))) {
+			if (a->test.data_size_out > TSBPF_TEST_RUN_OUTPUT_MAX ||
+			    a->test.ctx_size_out > TSBPF_TEST_RUN_OUTPUT_MAX)
+				return tsbpf_error(-TSBPF_ERR_KERNEL,
+						   "the kernel asked for %u bytes of output, more than the %u tsbpf allows",
+						   a->test.data_size_out > a->test.ctx_size_out ? a->test.data_size_out
+												 : a->test.ctx_size_out,
+						   TSBPF_TEST_RUN_OUTPUT_MAX);
 			if (data_cap && a->test.data_size_out > data_cap)
 				data_cap = grown(data_cap, a->test.data_size_out);
 			if (ctx_cap && a->test.ctx_size_out > ctx_cap)

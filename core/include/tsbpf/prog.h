@@ -11,6 +11,9 @@
  * program that grows the packet (bpf_xdp_adjust_head, skb_change_tail) fits
  * without a second run in the common case. */
 #define TSBPF_TEST_RUN_HEADROOM 256
+/* No program type produces more output than this (XDP with fragments stays under
+ * 100 KiB); a larger size reported by the kernel is an error, not a reason to allocate. */
+#define TSBPF_TEST_RUN_OUTPUT_MAX (64u << 20)
 
 /* Verifier log sizes: first retry size, and the cap on growth. */
 #define TSBPF_LOG_SIZE_DEFAULT (64u * 1024)
