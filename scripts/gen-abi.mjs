@@ -61,7 +61,8 @@ const structs = [];
 const constants = {}; // name -> value
 const enums = []; // { name, members: [[name, value]] }
 
-for (const file of readdirSync(includeDir).filter((f) => f.endsWith('.h')).sort()) {
+const headerFiles = readdirSync(includeDir).filter((f) => f.endsWith('.h')).sort();
+for (const file of headerFiles) {
   const text = stripComments(readFileSync(join(includeDir, file), 'utf8'));
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -140,7 +141,9 @@ writeFileSync(
 );
 
 // layout asserts
-let h = `/* ${BANNER} */\n#ifndef TSBPF_GENERATED_ABI_LAYOUT_H\n#define TSBPF_GENERATED_ABI_LAYOUT_H\n#if defined(__wasm__)\n#include <stddef.h>\n`;
+let h = `/* ${BANNER} */\n#ifndef TSBPF_GENERATED_ABI_LAYOUT_H\n#define TSBPF_GENERATED_ABI_LAYOUT_H\n#include <stddef.h>\n`;
+for (const file of headerFiles) h += `#include "tsbpf/${file}"\n`;
+h += '#if defined(__wasm__)\n';
 for (const s of structs) {
   h += `_Static_assert(sizeof(struct ${s.name}) == ${s.size}, "${s.name} size");\n`;
   for (const f of s.fields)

@@ -1,58 +1,156 @@
 /**
- * Feature probes. The core holds the table (what to ask, which kernel added it); this
- * module runs a probe on first use and remembers conclusive answers for the process.
- * A permission error is "unknown", never "no", and is asked again next time.
+ * Feature probes: what this kernel supports. The core holds the table (what to ask, how to
+ * read the answer, which release added each feature); this module runs a probe on first
+ * use and remembers conclusive answers for the life of the process. A permission error is
+ * "unknown", never "no", and is asked again next time.
  */
+import { release } from 'node:os';
 import type { Core } from '../bridge/core.js';
-import { TSBPF_FEATURE_PROG_TEST_RUN, TSBPF_VERDICT_NO, TSBPF_VERDICT_YES, tsbpf_probe_result, type Ptr } from '../bridge/generated/abi.js';
+import {
+  TSBPF_FEATURE_BATCH_OPS,
+  TSBPF_FEATURE_BOUNDED_LOOPS,
+  TSBPF_FEATURE_BTF,
+  TSBPF_FEATURE_BTF_FUNC,
+  TSBPF_FEATURE_GLOBAL_DATA,
+  TSBPF_FEATURE_JMP32,
+  TSBPF_FEATURE_LARGE_PROGRAMS,
+  TSBPF_FEATURE_LINKS,
+  TSBPF_FEATURE_LOG_TRUE_SIZE,
+  TSBPF_FEATURE_MAP_NAME,
+  TSBPF_FEATURE_MMAPABLE_MAPS,
+  TSBPF_FEATURE_PROG_NAME,
+  TSBPF_FEATURE_PROG_TEST_RUN,
+  TSBPF_FEATURE_RINGBUF,
+  TSBPF_FEATURE__COUNT,
+  TSBPF_VERDICT_NO,
+  TSBPF_VERDICT_YES,
+  tsbpf_probe_env,
+  tsbpf_probe_result,
+  type Ptr,
+} from '../bridge/generated/abi.js';
 import { NotSupportedError, errnoName } from './errors.js';
+import { Helper, HelperNames, MapType, MapTypeNames, ProgramType, ProgramTypeNames } from './generated/uapi.js';
 import { core } from './runtime.js';
 
 export type Verdict = 'yes' | 'no' | 'unknown';
 
 export interface FeatureResult {
-  /** The feature's name ('prog_test_run'). */
+  /** What was probed ('prog_test_run', 'BPF_PROG_TYPE_XDP', 'bpf_map_lookup_elem'). */
   readonly name: string;
   readonly verdict: Verdict;
-  /** The first Linux release with the feature ('4.12'). */
+  /** The first Linux release with the feature ('4.12'), or '' when the table does not know. */
   readonly minKernel: string;
   /** The errno that decided a 'no' or 'unknown' ('EPERM'). */
   readonly errno?: string;
 }
 
-/** Feature ids of the core's probe table. */
+/** Capabilities probed by the core's table (besides program types, map types and helpers). */
 export const Feature = {
+  /** BPF_PROG_TEST_RUN (4.12). */
   ProgTestRun: TSBPF_FEATURE_PROG_TEST_RUN,
+  /** Program names (4.15). */
+  ProgName: TSBPF_FEATURE_PROG_NAME,
+  /** Map names (4.15). */
+  MapName: TSBPF_FEATURE_MAP_NAME,
+  /** BPF_BTF_LOAD (4.18). */
+  Btf: TSBPF_FEATURE_BTF,
+  /** BTF FUNC and FUNC_PROTO kinds (5.0). */
+  BtfFunc: TSBPF_FEATURE_BTF_FUNC,
+  /** Bounded loops (5.3). */
+  BoundedLoops: TSBPF_FEATURE_BOUNDED_LOOPS,
+  /** Programs over 4096 instructions (5.2). */
+  LargePrograms: TSBPF_FEATURE_LARGE_PROGRAMS,
+  /** 32-bit jumps, ISA v3 (5.1). */
+  Jmp32: TSBPF_FEATURE_JMP32,
+  /** Direct map value access: global variables (5.2). */
+  GlobalData: TSBPF_FEATURE_GLOBAL_DATA,
+  /** BPF_F_MMAPABLE arrays (5.5). */
+  MmapableMaps: TSBPF_FEATURE_MMAPABLE_MAPS,
+  /** Ring buffer maps (5.8). */
+  Ringbuf: TSBPF_FEATURE_RINGBUF,
+  /** Batch map commands (5.6). */
+  BatchOps: TSBPF_FEATURE_BATCH_OPS,
+  /** BPF links: BPF_LINK_CREATE (5.7). */
+  Links: TSBPF_FEATURE_LINKS,
+  /** The kernel reports the size a whole verifier log needs (6.4). */
+  LogTrueSize: TSBPF_FEATURE_LOG_TRUE_SIZE,
 } as const;
 export type Feature = (typeof Feature)[keyof typeof Feature];
 
-const cache = new WeakMap<Core, Map<number, FeatureResult>>();
+const cache = new WeakMap<Core, Map<string, FeatureResult>>();
 
-function kernelVersion(v: number): string {
-  return `${v >> 16}.${(v >> 8) & 0xff}`;
+function kernelVersionString(v: number): string {
+  return v ? `${v >> 16}.${(v >> 8) & 0xff}` : '';
 }
 
-/** Runs (or recalls) the probe of `feature`. */
-export function probe(feature: Feature, c: Core = core()): FeatureResult {
+/** KERNEL_VERSION() of the running kernel, as kprobe loads before 5.0 want it. */
+function runningKernelVersion(): number {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release());
+  if (!m) return 0;
+  return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255);
+}
+
+function cached(c: Core, key: string, run: () => FeatureResult): FeatureResult {
   let known = cache.get(c);
   if (!known) cache.set(c, (known = new Map()));
-  const hit = known.get(feature);
+  const hit = known.get(key);
   if (hit) return hit;
+  const result = run();
+  if (result.verdict !== 'unknown') known.set(key, result);
+  return result;
+}
+
+/** Runs one probe of the core and reads its result, closing the fds it left. */
+function runProbe(c: Core, name: string | undefined, call: (result: number, env: number) => number): FeatureResult {
+  const env = c.struct(tsbpf_probe_env);
+  c.setU32(env, tsbpf_probe_env.kernel_version, runningKernelVersion());
   const p = c.struct(tsbpf_probe_result);
-  const ret = c.fn.tsbpf_feature_probe(feature, p as Ptr<'tsbpf_probe_result'>);
-  c.check(ret, 'feature probe');
+  c.check(call(p, env), 'feature probe');
   const fds = c.u32(p, tsbpf_probe_result.n_fds);
   for (let i = 0; i < fds; i++) c.closeFd(c.mem.dv.getInt32(p + tsbpf_probe_result.fds.off + 4 * i, true));
   const v = c.u32(p, tsbpf_probe_result.verdict);
   const err = c.i32(p, tsbpf_probe_result.err);
-  const result: FeatureResult = {
-    name: c.cstring(c.u32(p, tsbpf_probe_result.name)),
+  return {
+    name: name ?? c.cstring(c.u32(p, tsbpf_probe_result.name)),
     verdict: v === TSBPF_VERDICT_YES ? 'yes' : v === TSBPF_VERDICT_NO ? 'no' : 'unknown',
-    minKernel: kernelVersion(c.u32(p, tsbpf_probe_result.min_kernel)),
+    minKernel: kernelVersionString(c.u32(p, tsbpf_probe_result.min_kernel)),
     ...(err ? { errno: errnoName(err) } : {}),
   };
-  if (result.verdict !== 'unknown') known.set(feature, result);
-  return result;
+}
+
+/** Probes a capability of the core's table. */
+export function probe(feature: Feature, c: Core = core()): FeatureResult {
+  return cached(c, `f${feature}`, () =>
+    runProbe(c, undefined, (p) => c.fn.tsbpf_feature_probe(feature, p as Ptr<'tsbpf_probe_result'>)),
+  );
+}
+
+/** Can programs of this type be loaded? */
+export function programType(type: ProgramType, c: Core = core()): FeatureResult {
+  return cached(c, `p${type}`, () =>
+    runProbe(c, ProgramTypeNames[type] ?? `program type ${type}`, (p, env) =>
+      c.fn.tsbpf_probe_prog_type(type, env as Ptr<'tsbpf_probe_env'>, p as Ptr<'tsbpf_probe_result'>),
+    ),
+  );
+}
+
+/** Can maps of this type be created? */
+export function mapType(type: MapType, c: Core = core()): FeatureResult {
+  return cached(c, `m${type}`, () =>
+    runProbe(c, MapTypeNames[type] ?? `map type ${type}`, (p) =>
+      c.fn.tsbpf_probe_map_type(type, p as Ptr<'tsbpf_probe_result'>),
+    ),
+  );
+}
+
+/** Can programs of type `prog` call `helper`? 'unknown' for types whose loads need an
+ *  attach target (tracing, ext, lsm, struct_ops), as with bpftool. */
+export function helper(prog: ProgramType, helper: Helper, c: Core = core()): FeatureResult {
+  return cached(c, `h${prog}:${helper}`, () =>
+    runProbe(c, HelperNames[helper] ?? `helper ${helper}`, (p, env) =>
+      c.fn.tsbpf_probe_helper(prog, helper, env as Ptr<'tsbpf_probe_env'>, p as Ptr<'tsbpf_probe_result'>),
+    ),
+  );
 }
 
 /** Throws NotSupportedError when the probe says the kernel lacks `feature`. */
@@ -62,4 +160,63 @@ export function requireFeature(feature: Feature, command: string, c: Core = core
   if (r.verdict === 'yes') c.supported[feature] = true;
   if (r.verdict === 'no')
     throw new NotSupportedError({ feature: r.name, minKernel: r.minKernel, command, errno: 0 });
+}
+
+export interface FeatureReport {
+  /** By the kernel's name ('BPF_PROG_TYPE_XDP'). */
+  programTypes: Record<string, FeatureResult>;
+  /** By the kernel's name ('BPF_MAP_TYPE_HASH'). */
+  mapTypes: Record<string, FeatureResult>;
+  /** Other capabilities, by name ('bounded_loops'). */
+  misc: Record<string, FeatureResult>;
+  /** For each loadable program type, the helpers it may call ('bpf_map_lookup_elem'). */
+  helpers?: Record<string, string[]>;
+}
+
+export interface ProbeAllOptions {
+  /** Also probe every helper for every program type (thousands of loads). Default false. */
+  helpers?: boolean;
+  /** Called as probes finish: done of total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Probes everything: program types, map types, other capabilities, and optionally helpers. */
+export function probeAll(opts: ProbeAllOptions = {}, c: Core = core()): FeatureReport {
+  const progTypes = Object.values(ProgramType).filter((t) => t !== ProgramType.Unspec);
+  const mapTypes = Object.values(MapType).filter((t) => t !== MapType.Unspec);
+  const helpers = Object.values(Helper).filter((h) => h !== Helper.unspec);
+  let total = progTypes.length + mapTypes.length + TSBPF_FEATURE__COUNT;
+  let done = 0;
+  const step = (): void => {
+    done++;
+    if (opts.onProgress && (done % 16 === 0 || done === total)) opts.onProgress(done, total);
+  };
+  const report: FeatureReport = { programTypes: {}, mapTypes: {}, misc: {} };
+  for (const t of progTypes) {
+    report.programTypes[ProgramTypeNames[t]!] = programType(t, c);
+    step();
+  }
+  for (const t of mapTypes) {
+    report.mapTypes[MapTypeNames[t]!] = mapType(t, c);
+    step();
+  }
+  for (let f = 0; f < TSBPF_FEATURE__COUNT; f++) {
+    const r = probe(f as Feature, c);
+    report.misc[r.name] = r;
+    step();
+  }
+  if (opts.helpers) {
+    const loadable = progTypes.filter((t) => report.programTypes[ProgramTypeNames[t]!]!.verdict === 'yes');
+    total += loadable.length * helpers.length;
+    report.helpers = {};
+    for (const t of loadable) {
+      const ok: string[] = [];
+      for (const h of helpers) {
+        if (helper(t, h, c).verdict === 'yes') ok.push(HelperNames[h]!);
+        step();
+      }
+      report.helpers[ProgramTypeNames[t]!] = ok;
+    }
+  }
+  return report;
 }

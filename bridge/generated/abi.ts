@@ -34,7 +34,20 @@ export const TSBPF_OBJ_MAP = 1;
 export const TSBPF_OBJ_BTF = 2;
 export const TSBPF_OBJ_LINK = 3;
 export const TSBPF_FEATURE_PROG_TEST_RUN = 0;
-export const TSBPF_FEATURE__COUNT = 1;
+export const TSBPF_FEATURE_PROG_NAME = 1;
+export const TSBPF_FEATURE_MAP_NAME = 2;
+export const TSBPF_FEATURE_BTF = 3;
+export const TSBPF_FEATURE_BTF_FUNC = 4;
+export const TSBPF_FEATURE_BOUNDED_LOOPS = 5;
+export const TSBPF_FEATURE_LARGE_PROGRAMS = 6;
+export const TSBPF_FEATURE_JMP32 = 7;
+export const TSBPF_FEATURE_GLOBAL_DATA = 8;
+export const TSBPF_FEATURE_MMAPABLE_MAPS = 9;
+export const TSBPF_FEATURE_RINGBUF = 10;
+export const TSBPF_FEATURE_BATCH_OPS = 11;
+export const TSBPF_FEATURE_LINKS = 12;
+export const TSBPF_FEATURE_LOG_TRUE_SIZE = 13;
+export const TSBPF_FEATURE__COUNT = 14;
 export const TSBPF_VERDICT_NO = 0;
 export const TSBPF_VERDICT_YES = 1;
 export const TSBPF_VERDICT_UNKNOWN = 2;
@@ -52,6 +65,22 @@ export const tsbpf_fixup = {
   ptr: { off: 4, kind: 'u32', count: 0 },
   len: { off: 8, kind: 'u32', count: 0 },
   dir: { off: 12, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_btf_load_opts (btf_load.h) */
+export const tsbpf_btf_load_opts = {
+  $name: 'tsbpf_btf_load_opts',
+  $size: 40,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  data: { off: 4, kind: 'ptr', count: 0 },
+  size: { off: 8, kind: 'u32', count: 0 },
+  log_level: { off: 12, kind: 'u32', count: 0 },
+  log_size: { off: 16, kind: 'u32', count: 0 },
+  log: { off: 20, kind: 'ptr', count: 0 },
+  log_len: { off: 24, kind: 'u32', count: 0 },
+  log_truncated: { off: 28, kind: 'u32', count: 0 },
+  log_true_size: { off: 32, kind: 'u32', count: 0 },
+  attempts: { off: 36, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_insn (insn.h) */
@@ -78,6 +107,14 @@ export const tsbpf_probe_result = {
   name: { off: 16, kind: 'ptr', count: 0 },
   n_fds: { off: 20, kind: 'u32', count: 0 },
   fds: { off: 24, kind: 'i32', count: 4 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_probe_env (probe.h) */
+export const tsbpf_probe_env = {
+  $name: 'tsbpf_probe_env',
+  $size: 8,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  kernel_version: { off: 4, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_prog_load_opts (prog.h) */
@@ -145,6 +182,7 @@ export const tsbpf_test_run_opts = {
 
 /** The functions core.wasm exports (besides memory and _initialize). */
 export interface CoreFunctions {
+  tsbpf_btf_load(opts: Ptr<'tsbpf_btf_load_opts'>): number;
   tsbpf_abi_version(): number;
   tsbpf_malloc(size: number): Ptr<'void'>;
   tsbpf_free(ptr: Ptr<'void'>): void;
@@ -161,11 +199,15 @@ export interface CoreFunctions {
   tsbpf_feature_count(): number;
   tsbpf_feature_probe(feature: number, out: Ptr<'tsbpf_probe_result'>): number;
   tsbpf_feature_describe(feature: number, out: Ptr<'tsbpf_probe_result'>): number;
+  tsbpf_probe_prog_type(prog_type: number, env: Ptr<'tsbpf_probe_env'>, out: Ptr<'tsbpf_probe_result'>): number;
+  tsbpf_probe_map_type(map_type: number, out: Ptr<'tsbpf_probe_result'>): number;
+  tsbpf_probe_helper(prog_type: number, helper: number, env: Ptr<'tsbpf_probe_env'>, out: Ptr<'tsbpf_probe_result'>): number;
   tsbpf_prog_load(opts: Ptr<'tsbpf_prog_load_opts'>): number;
   tsbpf_prog_test_run(opts: Ptr<'tsbpf_test_run_opts'>): number;
 }
 
 export const EXPORTED_FUNCTIONS = [
+  'tsbpf_btf_load',
   'tsbpf_abi_version',
   'tsbpf_malloc',
   'tsbpf_free',
@@ -182,6 +224,9 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_feature_count',
   'tsbpf_feature_probe',
   'tsbpf_feature_describe',
+  'tsbpf_probe_prog_type',
+  'tsbpf_probe_map_type',
+  'tsbpf_probe_helper',
   'tsbpf_prog_load',
   'tsbpf_prog_test_run',
 ] as const;

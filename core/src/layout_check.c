@@ -3,10 +3,8 @@
  * the build breaks here instead of a kernel call misbehaving at run time.
  */
 #include "internal.h"
-#include "tsbpf/insn.h"
-#include "tsbpf/probe.h"
-#include "tsbpf/prog.h"
 
+/* Includes every ABI header and asserts the layouts scripts/gen-abi.mjs computed. */
 #include "../generated/abi_layout.h"
 
 /* The attr fits what the host copies, and its pointer fields are 8 bytes at

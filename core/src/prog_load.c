@@ -17,8 +17,6 @@
 #define PROG_LOAD_ATTR_SIZE (PROG_LOAD_LOG_TRUE_SIZE_OFF + sizeof(uint32_t))
 _Static_assert(PROG_LOAD_ATTR_SIZE <= TSBPF_ATTR_MAX, "attr tail too small for log_true_size");
 
-static struct tsbpf_buf log_buf;
-
 static int32_t checked_len(uint32_t rec_size, uint32_t cnt, uint32_t *len, const char *what)
 {
 	if (tsbpf_mul_overflows(rec_size, cnt, len) || *len > TSBPF_FIXUP_MAX_LEN)
@@ -26,9 +24,9 @@ static int32_t checked_len(uint32_t rec_size, uint32_t cnt, uint32_t *len, const
 	return 0;
 }
 
-static int32_t build(struct tsbpf_request *req, const struct tsbpf_prog_load_opts *o,
-		     const struct tsbpf_log_policy *pol)
+static int32_t build(struct tsbpf_request *req, const void *arg)
 {
+	const struct tsbpf_prog_load_opts *o = arg;
 	union bpf_attr *a = &req->attr;
 	uint32_t insns_len, func_len, line_len, fd_len;
 	int32_t err;
@@ -68,22 +66,19 @@ static int32_t build(struct tsbpf_request *req, const struct tsbpf_prog_load_opt
 	}
 	if (o->fd_array_cnt)
 		REQ_PTR(req, fd_array, o->fd_array, fd_len, TSBPF_FIXUP_IN);
-	if (pol->level) {
-		if (!tsbpf_buf_reserve(&log_buf, pol->size))
-			return tsbpf_error(-TSBPF_ERR_NOMEM, "no memory for a %u-byte verifier log", pol->size);
-		log_buf.data[0] = '\0';
-		a->log_level = pol->level;
-		a->log_size = pol->size;
-		REQ_PTR(req, log_buf, log_buf.data, pol->size, TSBPF_FIXUP_OUT);
-	}
 	return 0;
 }
 
+static const struct tsbpf_log_fields prog_log_fields = {
+	.level_off = offsetof(union bpf_attr, log_level),
+	.size_off = offsetof(union bpf_attr, log_size),
+	.buf_off = ATTR_PTR_OFF(log_buf),
+	.true_size_off = PROG_LOAD_LOG_TRUE_SIZE_OFF,
+};
+
 int32_t tsbpf_prog_load(struct tsbpf_prog_load_opts *o)
 {
-	struct tsbpf_log_policy pol;
-	struct tsbpf_request req;
-	uint32_t log_used, true_size;
+	struct tsbpf_log_result res;
 	int32_t ret;
 
 	tsbpf_begin(BPF_PROG_LOAD);
@@ -101,30 +96,12 @@ int32_t tsbpf_prog_load(struct tsbpf_prog_load_opts *o)
 	    (o->fd_array_cnt && !o->fd_array))
 		return tsbpf_error(-EINVAL, "a record count is set without its buffer");
 
-	tsbpf_buf_trim(&log_buf, TSBPF_LOG_SIZE_DEFAULT);
-	tsbpf_log_policy_init(&pol, o->log_level, o->log_size);
-	for (;;) {
-		if ((ret = build(&req, o, &pol)) < 0)
-			return ret;
-		ret = tsbpf_request_send(&req, BPF_PROG_LOAD);
-		log_used = 0;
-		true_size = 0;
-		if (pol.level) {
-			/* Never trust the kernel to have terminated the text. */
-			log_buf.data[pol.size - 1] = '\0';
-			log_used = (uint32_t)strlen((const char *)log_buf.data);
-			memcpy(&true_size, (uint8_t *)&req.attr + PROG_LOAD_LOG_TRUE_SIZE_OFF, sizeof(true_size));
-		}
-		if (!tsbpf_log_policy_next(&pol, ret, log_used, true_size))
-			break;
-	}
-	o->attempts = pol.attempts;
-	o->log_true_size = true_size;
-	o->log_truncated = pol.truncated;
-	if (log_used) {
-		o->log = (const char *)log_buf.data;
-		o->log_len = log_used;
-	}
+	ret = tsbpf_load_with_log(BPF_PROG_LOAD, build, o, &prog_log_fields, o->log_level, o->log_size, &res);
+	o->attempts = res.attempts;
+	o->log_true_size = res.log_true_size;
+	o->log_truncated = res.truncated;
+	o->log = res.log;
+	o->log_len = res.log_len;
 	if (ret < 0)
 		return tsbpf_error(ret, "the kernel refused the program");
 	return ret;

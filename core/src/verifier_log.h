@@ -1,8 +1,8 @@
 /*
- * The verifier-log retry policy as a pure function: given what the last
- * attempt asked for and what the kernel answered, decide whether to load
- * again and with which log. Kept apart so unit tests can drive it with
- * scripted answers.
+ * Loads with a log (BPF_PROG_LOAD, BPF_BTF_LOAD): the retry policy as a pure function, and
+ * the loop that applies it. The policy: load without a log first (a log costs verifier
+ * time), retry once with a log after a failure, grow the buffer to what the kernel says it
+ * needs (log_true_size, 6.4+) or double it, retry EAGAIN a few times; all capped.
  */
 #ifndef TSBPF_VERIFIER_LOG_H
 #define TSBPF_VERIFIER_LOG_H
@@ -31,5 +31,32 @@ void tsbpf_log_policy_init(struct tsbpf_log_policy *p, uint32_t level, uint32_t 
  * Returns true to retry with p->level / p->size.
  */
 bool tsbpf_log_policy_next(struct tsbpf_log_policy *p, int32_t err, uint32_t log_used, uint32_t log_true_size);
+
+/* What a load under the policy produced. The log text is owned by the core and stays
+ * valid until the next load. */
+struct tsbpf_log_result {
+	const char *log;
+	uint32_t log_len;
+	uint32_t log_true_size;
+	uint32_t attempts;
+	bool truncated;
+};
+
+/*
+ * Builds the request of one attempt: everything but the log, which the loop adds.
+ * Returns 0, or a negative error that ends the load.
+ */
+typedef int32_t (*tsbpf_load_build_fn)(struct tsbpf_request *req, const void *arg);
+
+/* Describes where a load command keeps its log fields in the attr. */
+struct tsbpf_log_fields {
+	size_t level_off, size_off, buf_off; /* log_level, log_size, log_buf */
+	size_t true_size_off;                /* log_true_size (6.4+), inside the attr sent */
+};
+
+/* Sends `cmd` under the log policy. Returns the command's result or a negative error. */
+int32_t tsbpf_load_with_log(enum bpf_cmd cmd, tsbpf_load_build_fn build, const void *arg,
+			    const struct tsbpf_log_fields *fields, uint32_t level, uint32_t size,
+			    struct tsbpf_log_result *res);
 
 #endif

@@ -300,3 +300,21 @@ test.serial('feature probe: a permission error is inconclusive and not cached', 
   t.throws(() => prog.test(Buffer.alloc(64)));
   t.true(host.of('BPF_PROG_LOAD').length > loadsBefore, 'an unknown answer is asked again');
 });
+
+test.serial('feature probes: conclusive answers are cached, EPERM is not, fds are closed', async (t) => {
+  const { host, restore } = fakeCore();
+  t.teardown(restore);
+  const { features, MapType } = await import('../../src/index.js');
+  host.script('BPF_MAP_CREATE', () => -EINVAL);
+  t.is(features.mapType(MapType.Hash).verdict, 'no');
+  t.is(features.mapType(MapType.Hash).verdict, 'no');
+  t.is(host.of('BPF_MAP_CREATE').length, 1, 'a "no" is cached');
+  host.script('BPF_MAP_CREATE', () => -EPERM);
+  t.is(features.mapType(MapType.Array).verdict, 'unknown');
+  t.is(features.mapType(MapType.Array).errno, 'EPERM');
+  t.is(host.of('BPF_MAP_CREATE').length, 3, 'an "unknown" is asked again');
+  const fd = host.fd() + 1;
+  host.script('BPF_MAP_CREATE', () => host.fd());
+  t.is(features.mapType(MapType.PercpuArray).verdict, 'yes');
+  t.deepEqual(host.closed, [fd]);
+});
