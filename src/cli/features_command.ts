@@ -1,0 +1,38 @@
+/** `tsbpf features`: what this kernel supports, probed by real minimal loads. */
+import { features } from '../index.js';
+import type { FeatureResult } from '../features.js';
+import type { CommandSpec } from './args.js';
+import { table } from './table.js';
+
+function mark(r: FeatureResult): string {
+  return r.verdict === 'yes' ? 'yes' : r.verdict === 'no' ? 'no' : `unknown (${r.errno ?? '?'})`;
+}
+
+export const featuresCommand: CommandSpec = {
+  name: 'features',
+  usage: '[--helpers]',
+  summary: 'Probe the kernel: program types, map types, capabilities, and with --helpers the helpers each program type may call.',
+  args: [],
+  flags: { helpers: { description: 'also probe every helper for every program type (thousands of loads)' } },
+  run(_args, flags, out) {
+    const report = features.probeAll({
+      helpers: flags.helpers === true,
+      onProgress: (done, total) => out.progress(`probing ${done}/${total}`),
+    });
+    out.result(report);
+    const section = (title: string, entries: Record<string, FeatureResult>, strip: RegExp): void => {
+      out.line(title);
+      const rows = Object.entries(entries).map(([name, r]) => [name.replace(strip, '').toLowerCase(), mark(r), r.minKernel]);
+      for (const l of table(['name', 'supported', 'since'], rows)) out.line(`  ${l}`);
+      out.line();
+    };
+    section('Program types', report.programTypes, /^BPF_PROG_TYPE_/);
+    section('Map types', report.mapTypes, /^BPF_MAP_TYPE_/);
+    section('Capabilities', report.misc, /^$/);
+    if (report.helpers) {
+      out.line('Helpers per program type');
+      for (const [prog, list] of Object.entries(report.helpers))
+        out.line(`  ${prog.replace(/^BPF_PROG_TYPE_/, '').toLowerCase()}: ${list.length} helpers`);
+    }
+  },
+};
