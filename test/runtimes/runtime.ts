@@ -5,7 +5,7 @@ import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import process from 'node:process';
 import { defaultCore, native } from '../../bridge/core.js';
-import { nativeBackend, runtimeName } from '../../bridge/native.js';
+import { envVar, nativeBackend, runtimeName } from '../../bridge/native.js';
 import { openHandleCount } from '../../src/fd.js';
 import { openPinned, pinFd, unpinPath } from '../../src/object.js';
 import { BpfError, Program, ProgramType, asm } from '../../src/index.js';
@@ -35,6 +35,13 @@ group('runtime', () => {
     const expected = expectedRuntime();
     assert.equal(runtimeName(), expected);
     assert.equal(nativeBackend(), OWN_FFI[expected]);
+  });
+
+  check('the environment is read only where the runtime allows it (Deno: not without --allow-env)', () => {
+    // The runner starts Deno without --allow-env, as a user of tsbpf may: reading must not throw or prompt.
+    const home = envVar('HOME');
+    if (expectedRuntime() === 'deno') assert.equal(home, undefined);
+    else assert.equal(home, process.env.HOME);
   });
 
   kernelCheck('koffi is loaded on Node only', () => {
