@@ -1,7 +1,8 @@
 /**
- * The few native calls tsbpf needs from its runtime, behind one small interface so that
- * a runtime other than Node (Bun's or Deno's FFI) can supply them. Everything here works
- * on native addresses of ArrayBuffers the caller keeps alive.
+ * The few native calls tsbpf needs from its runtime, behind one small interface that each
+ * runtime's FFI implements: native_koffi.ts (Node), native_bun.ts (bun:ffi), native_deno.ts
+ * (Deno.dlopen). A new call goes into the interface and into each of the three. Everything
+ * here works on native addresses of ArrayBuffers the caller keeps alive.
  */
 export interface Native {
   /** bpf(cmd, attr, size) on an attr at a native address; returns the result or -errno. */
