@@ -21,7 +21,7 @@ ifeq ($(shell command -v emcc 2>/dev/null),)
 APT_PACKAGES += emscripten
 endif
 
-.PHONY: setup build test test-unit test-kernel run bench generate check-generated fuzz fuzz-build clean
+.PHONY: setup build test test-unit test-kernel test-runtimes run bench generate check-generated fuzz fuzz-build clean
 
 ## setup: install missing Debian packages and npm dependencies
 setup: $(STAMP)/apt $(STAMP)/npm
@@ -68,13 +68,17 @@ check-generated: generate
 test: build fuzz-replay-build
 	node scripts/run-tests.mjs
 
+## test-runtimes: only the runtime suite, under Node, Bun and Deno (RUNTIMES=bun,deno to choose)
+test-runtimes: build
+	node scripts/run-tests.mjs --runtimes $(RUNTIMES)
+
 ## run: the tour of tsbpf on the real kernel
 run: build
 	node dist/examples/tour.js
 
-## bench: the TypeScript benchmarks beside their raw C baselines
+## bench: the TypeScript benchmarks beside their raw C baselines, on Node, Bun and Deno
 bench: build
-	node scripts/run-bench.mjs
+	node scripts/run-bench.mjs --runtime all
 
 ## fuzz: each libFuzzer target for FUZZ_SECONDS seconds
 FUZZ_SECONDS ?= 60

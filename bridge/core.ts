@@ -3,6 +3,7 @@
  * to its exports, and the small amount of memory plumbing every caller needs (staging
  * buffers, reading structs and strings, turning a failure into a BpfError).
  */
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { BpfError, commandName, errnoValue } from '../src/errors.js';
 import {
@@ -25,7 +26,7 @@ import {
 import { adaptHost, type Host, type RawHost } from './host.js';
 import { WasmMemory } from './memory.js';
 import { Wasm, type WasmMemoryObject, type WasmModuleObject } from './wasm_api.js';
-import { nativeForRuntime, type Native } from './native.js';
+import { envVar, nativeForRuntime, type Native } from './native.js';
 import { SyscallHost } from './syscall_host.js';
 
 /** Imports core.wasm may have, each with the reason it exists. Anything else is refused. */
@@ -59,18 +60,24 @@ function wasmCandidates(): URL[] {
 /** The compiled core.wasm, compiled once per process. */
 export function coreModule(): WasmModuleObject {
   if (compiled) return compiled;
-  const override = process.env.TSBPF_CORE_WASM;
+  const override = envVar('TSBPF_CORE_WASM');
   const candidates = override ? [new URL(`file://${override}`)] : wasmCandidates();
   let bytes: Uint8Array | undefined;
+  let refused: Error | undefined;
   for (const url of candidates) {
     try {
       bytes = readFileSync(url);
       break;
-    } catch {
-      /* try the next place */
+    } catch (e) {
+      // Try the next place; remember a refusal other than absence (Deno without --allow-read).
+      if ((e as { code?: string }).code !== 'ENOENT') refused ??= e as Error;
     }
   }
-  if (!bytes) throw new Error(`tsbpf: core.wasm not found (looked at ${candidates.map((u) => u.pathname).join(', ')}); run make build`);
+  if (!bytes) {
+    const where = candidates.map((u) => u.pathname).join(', ');
+    if (refused) throw new Error(`tsbpf: cannot read core.wasm (looked at ${where}): ${refused.message}`, { cause: refused });
+    throw new Error(`tsbpf: core.wasm not found (looked at ${where}); run make build`);
+  }
   compiled = new Wasm.Module(bytes);
   return compiled;
 }

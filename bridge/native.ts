@@ -1,7 +1,8 @@
 /**
- * The few native calls tsbpf needs from its runtime, behind one small interface so that
- * a runtime other than Node (Bun's or Deno's FFI) can supply them. Everything here works
- * on native addresses of ArrayBuffers the caller keeps alive.
+ * The few native calls tsbpf needs from its runtime, behind one small interface that each
+ * runtime's FFI implements: native_koffi.ts (Node), native_bun.ts (bun:ffi), native_deno.ts
+ * (Deno.dlopen). A new call goes into the interface and into each of the three. Everything
+ * here works on native addresses of ArrayBuffers the caller keeps alive.
  */
 export interface Native {
   /** bpf(cmd, attr, size) on an attr at a native address; returns the result or -errno. */
@@ -14,12 +15,61 @@ export interface Native {
   addressOf(buffer: ArrayBuffer): number;
 }
 
+import { createBunNative } from './native_bun.js';
+import { createDenoNative } from './native_deno.js';
 import { createKoffiNative } from './native_koffi.js';
+
+/** The JavaScript runtimes tsbpf runs on. */
+export type RuntimeName = 'node' | 'bun' | 'deno';
+
+/** The FFI behind each implementation of Native. */
+const BACKENDS = {
+  koffi: createKoffiNative,
+  'bun:ffi': createBunNative,
+  deno: createDenoNative,
+} as const satisfies Record<string, () => Native>;
+
+export type NativeBackend = keyof typeof BACKENDS;
+
+/** Each runtime's own FFI: a Bun or Deno user never needs koffi. */
+const DEFAULT_BACKEND: Record<RuntimeName, NativeBackend> = { node: 'koffi', bun: 'bun:ffi', deno: 'deno' };
+
+interface DenoPermissions {
+  permissions: { querySync(desc: { name: 'env'; variable: string }): { state: string } };
+}
+
+/** Which runtime this is: Bun and Deno announce themselves with a global of their name. */
+export function runtimeName(): RuntimeName {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  if (g.Bun !== undefined) return 'bun';
+  if (g.Deno !== undefined) return 'deno';
+  return 'node';
+}
+
+/**
+ * An environment variable, or undefined where the runtime does not let us read it: Deno
+ * without --allow-env would throw, or prompt on a terminal, so ask only when granted.
+ */
+export function envVar(name: string): string | undefined {
+  const deno = (globalThis as { Deno?: DenoPermissions }).Deno;
+  if (deno && deno.permissions.querySync({ name: 'env', variable: name }).state !== 'granted') return undefined;
+  const proc = (globalThis as { process?: { env: Record<string, string | undefined> } }).process;
+  return proc?.env[name];
+}
+
+/** The FFI Native uses here: the runtime's own, or the one TSBPF_NATIVE names (koffi, bun:ffi, deno). */
+export function nativeBackend(): NativeBackend {
+  const forced = envVar('TSBPF_NATIVE');
+  if (!forced) return DEFAULT_BACKEND[runtimeName()];
+  if (!Object.hasOwn(BACKENDS, forced))
+    throw new Error(`tsbpf: TSBPF_NATIVE=${forced} is not one of ${Object.keys(BACKENDS).join(', ')}`);
+  return forced as NativeBackend;
+}
 
 let cached: Native | undefined;
 
 /** The Native of the current runtime, created on first use. */
 export function nativeForRuntime(): Native {
-  cached ??= createKoffiNative();
+  cached ??= BACKENDS[nativeBackend()]();
   return cached;
 }

@@ -3,12 +3,16 @@
 //   1. ava over dist/test (unit tests on the fake host, kernel tests on the real bpf(2)),
 //      read through its TAP output;
 //   2. the committed fuzz regression inputs (test/fixtures/fuzz/<target>/), replayed by the
-//      sanitizer build of each libFuzzer target in build/native.
-// Arguments are passed to ava (a file glob, --match ...).
+//      sanitizer build of each libFuzzer target in build/native;
+//   3. the runtime suite (dist/test/runtimes/suite.js, the core of the kernel tests without
+//      ava) under Node, Bun and Deno, each through its own FFI.
+// Arguments are passed to ava (a file glob, --match ...); `--runtimes [node,bun,deno]`
+// runs only the runtime suite, on the runtimes listed (default: all three).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { RUNTIMES, runtimeCommand } from './runtimes.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const useColor = process.stdout.isTTY;
@@ -24,22 +28,26 @@ let failed = 0;
 let skipped = 0;
 const failures = [];
 
-async function runAva(args) {
-  const ava = spawn(process.execPath, [join(root, 'node_modules/ava/entrypoints/cli.mjs'), '--tap', ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: process.env,
-  });
-  const lines = createInterface({ input: ava.stdout });
+/**
+ * Counts the TAP lines of a test process (ava's, or a runtime suite's) and prints them as
+ * checks and crosses; `prefix` names the process in every title ('bun › ').
+ * Returns whether a plan line (1..N) was seen and how many results were failures.
+ */
+async function readTap(input, prefix = '') {
+  const lines = createInterface({ input });
   let detail = null;
+  let plan = false;
+  let failedHere = 0;
   for await (const line of lines) {
     const m = /^(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO).*)?$/.exec(line);
     if (m) {
       detail = null;
-      const [, status, title, directive] = m;
+      const [, status, rawTitle, directive] = m;
+      const title = prefix + rawTitle;
       if (directive === 'SKIP' && requireKernel && !FEATURE_SKIP.test(title)) {
         // CI: a kernel test may skip only because a probe showed the kernel lacks a feature.
         failed++;
+        failedHere++;
         failures.push({ title: `${title} (skipped, but CI requires every kernel test)`, detail: [] });
         console.log(paint(31, `  ✘ ${title} (skipped, but CI requires it to run)`));
       } else if (directive === 'SKIP') {
@@ -52,12 +60,14 @@ async function runAva(args) {
         console.log(paint(32, `  ✔ ${title}`));
       } else {
         failed++;
+        failedHere++;
         detail = [];
         failures.push({ title, detail });
         console.log(paint(31, `  ✘ ${title}`));
       }
       continue;
     }
+    if (/^1\.\.\d+$/.test(line)) plan = true;
     if (detail && /^\s{2}/.test(line) && !/^\s*(---|\.\.\.)\s*$/.test(line)) {
       detail.push(line);
       console.log(paint(31, `    ${line.trim()}`));
@@ -65,12 +75,46 @@ async function runAva(args) {
       console.log(line); // t.log() output and ava's own notes
     }
   }
+  return { plan, failedHere };
+}
+
+/** Counts a failure that is not a test's own (a crash, a missing binary). */
+function failOutside(title, detail = []) {
+  failed++;
+  failures.push({ title, detail });
+  console.log(paint(31, `  ✘ ${title}`));
+  for (const l of detail) console.log(paint(31, `    ${l}`));
+}
+
+async function runAva(args) {
+  const ava = spawn(process.execPath, [join(root, 'node_modules/ava/entrypoints/cli.mjs'), '--tap', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: process.env,
+  });
+  const { failedHere } = await readTap(ava.stdout);
   const code = await new Promise((resolve) => ava.on('close', resolve));
   // ava exits non-zero without a failing test when, for example, a file crashed or timed out.
-  if (code !== 0 && failures.length === 0) {
-    failed++;
-    failures.push({ title: `ava exited with code ${code}`, detail: [] });
-    console.log(paint(31, `  ✘ ava exited with code ${code}`));
+  if (code !== 0 && failedHere === 0) failOutside(`ava exited with code ${code}`);
+}
+
+/**
+ * The runtime suite under each runtime. Deno gets only the permissions a user of tsbpf
+ * grants (FFI, reading the package) plus writing under bpffs for the pin case.
+ */
+async function runRuntimes(names) {
+  const suite = join(root, 'dist/test/runtimes/suite.js');
+  for (const name of names) {
+    const cmd = runtimeCommand(name, suite, ['--expect', name], { gc: true, denoFlags: ['--allow-write=/sys/fs/bpf'] });
+    if (!cmd) {
+      failOutside(`${name} › runtime suite (${name} is not installed: run make setup)`);
+      continue;
+    }
+    const child = spawn(cmd.cmd, cmd.args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: process.env, timeout: 300_000 });
+    const { plan, failedHere } = await readTap(child.stdout, `${name} › `);
+    const [code, signal] = await new Promise((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    if ((code !== 0 || !plan) && failedHere === 0)
+      failOutside(`${name} › runtime suite exited with ${signal ?? `code ${code}`}${plan ? '' : ' before it finished'}`);
   }
 }
 
@@ -104,8 +148,18 @@ function replayFuzz() {
   }
 }
 
-await runAva(process.argv.slice(2));
-if (process.argv.length <= 2) replayFuzz();
+const argv = process.argv.slice(2);
+if (argv[0] === '--runtimes') {
+  const names = argv[1] ? argv[1].split(',') : RUNTIMES;
+  for (const n of names) if (!RUNTIMES.includes(n)) throw new Error(`unknown runtime ${n} (one of ${RUNTIMES.join(', ')})`);
+  await runRuntimes(names);
+} else {
+  await runAva(argv);
+  if (argv.length === 0) {
+    replayFuzz();
+    await runRuntimes(RUNTIMES);
+  }
+}
 
 console.log('');
 if (failures.length) {

@@ -3,6 +3,7 @@
  * them. Loading and running are decided in the core (attr layout, verifier-log retries,
  * output sizing); this module validates options and turns results into JavaScript values.
  */
+import { Buffer } from 'node:buffer';
 import type { Core } from '../bridge/core.js';
 import { tsbpf_prog_load_opts as LoadOpts, tsbpf_test_run_opts as RunOpts, type Ptr } from '../bridge/generated/abi.js';
 import { assemble, Instruction } from './asm.js';
