@@ -317,9 +317,13 @@ export function mayGoto(to: Target): Instruction {
  * (a bpf-to-bpf call, Linux 4.16). Arguments go in r1-r5, the result comes back in r0.
  */
 export function call(fn: number | string): Instruction {
-  return typeof fn === 'string'
-    ? new Instruction(abi.TSBPF_OP_CALL, 0, abi.TSBPF_CALL_SUBPROG, 0, 0, fn)
-    : new Instruction(abi.TSBPF_OP_CALL, 0, abi.TSBPF_CALL_HELPER, 0, fn);
+  return typeof fn === 'string' ? callSubprog(fn) : new Instruction(abi.TSBPF_OP_CALL, 0, abi.TSBPF_CALL_HELPER, 0, fn);
+}
+
+/** call the subprogram at a label, or `offset` instructions after the next one (a bpf-to-bpf call, Linux 4.16). */
+export function callSubprog(to: Target): Instruction {
+  const t = target(to);
+  return new Instruction(abi.TSBPF_OP_CALL, 0, abi.TSBPF_CALL_SUBPROG, 0, t.off, t.symbol);
 }
 
 /** call a kernel function by its BTF id; `module` is its BTF's index in fd_array, 0 for vmlinux (Linux 5.13). */
@@ -335,7 +339,7 @@ export function exit(): Instruction {
 // ---- 64-bit immediates --------------------------------------------------------------------
 
 const U32 = 0x1_0000_0000n;
-const lddw = (dst: Register, src: number, imm: bigint, symbol?: string, map?: MapLike) =>
+const lddw = (dst: Register, src: number, imm: bigint | number, symbol?: string, map?: MapLike) =>
   new Instruction(abi.TSBPF_OP_LD_IMM64, dst, src, 0, imm, symbol, map);
 const u32 = (what: string, v: number): bigint => {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalid('asm', `${what} must be a u32, got ${describe(v)}`);
@@ -370,7 +374,8 @@ export function ldBtfId(dst: Register, btfId: number, moduleFd = 0): Instruction
 /** dst = address of the subprogram at a label, for callbacks such as bpf_loop (Linux 5.13). */
 export function ldFunc(dst: Register, to: Target): Instruction {
   const t = target(to);
-  return lddw(dst, abi.TSBPF_LD_FUNC, BigInt(t.off), t.symbol);
+  // The offset is the low half of imm, as decode() reads it back.
+  return lddw(dst, abi.TSBPF_LD_FUNC, Number.isSafeInteger(t.off) ? BigInt.asUintN(32, BigInt(t.off)) : t.off, t.symbol);
 }
 
 /** dst = the map at `index` of the program's fd_array (Linux 5.14). */

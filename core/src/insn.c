@@ -218,6 +218,8 @@ static int32_t resolve(struct assembly *a, uint32_t i, const struct insn_op *op,
 				return fail(a, -TSBPF_ERR_RELOC, i, why);
 			}
 			r->off = (int32_t)rel;
+		} else if (op->shape == SH_LDDW) {
+			r->imm = (int64_t)(uint32_t)(int32_t)rel; /* the low half only */
 		} else {
 			r->imm = rel;
 		}

@@ -306,6 +306,7 @@ const struct insn_op *insn_op_find(const struct tsbpf_insn *in, char *why, size_
 	const struct insn_op *first;
 	uint32_t n;
 	size_t used;
+	bool hex;
 
 	build_index();
 	if (in->code < 0 || in->code > 0xff)
@@ -319,12 +320,15 @@ const struct insn_op *insn_op_find(const struct tsbpf_insn *in, char *why, size_
 	for (uint32_t i = 0; i < n; i++)
 		if (key_value(in, first[i].key) == first[i].key_val)
 			return &first[i];
-	used = (size_t)snprintf(why, why_len, "opcode 0x%02x with %s %lld is no instruction (%s must be", (unsigned)in->code,
-				key_field(first->key), (long long)key_value(in, first->key), key_field(first->key));
-	for (uint32_t i = 0; i < n && used < why_len; i++) {
-		const char *fmt = first->key == KEY_IMM && first[i].key_val >= 0x40 ? "%s 0x%x for %s" : "%s %d for %s";
-		used += (size_t)snprintf(why + used, why_len - used, fmt, i ? "," : "", first[i].key_val, first[i].name);
-	}
+	/* atomic operations are bit patterns: hex says more */
+	hex = first->shape == SH_ATOMIC;
+	used = (size_t)snprintf(why, why_len, hex ? "opcode 0x%02x with %s 0x%llx is no instruction (%s must be"
+						  : "opcode 0x%02x with %s %lld is no instruction (%s must be",
+				(unsigned)in->code, key_field(first->key), (long long)key_value(in, first->key),
+				key_field(first->key));
+	for (uint32_t i = 0; i < n && used < why_len; i++)
+		used += (size_t)snprintf(why + used, why_len - used, hex ? "%s 0x%x for %s" : "%s %d for %s", i ? "," : "",
+					 first[i].key_val, first[i].name);
 	if (used < why_len)
 		snprintf(why + used, why_len - used, ")");
 	return NULL;
@@ -346,8 +350,8 @@ bool insn_rel_target(const struct insn_op *op, const struct tsbpf_insn *in, int6
 		*rel = in->imm;
 		return in->src == TSBPF_CALL_SUBPROG;
 	case SH_LDDW:
-		/* the function's offset sits in the low half; the high half must be zero */
-		*rel = in->imm;
+		/* a function's offset is the low half, signed; the high half is zero */
+		*rel = (int32_t)(uint32_t)(uint64_t)in->imm;
 		return in->src == TSBPF_LD_FUNC;
 	default:
 		return false;
