@@ -487,16 +487,16 @@ class StringTable {
   }
 }
 
-const I32_MIN = -0x8000_0000, I32_MAX = 0x7fff_ffff;
+const I32_MAX = 0x7fff_ffff;
 const I64_MIN = -(1n << 63n), I64_MAX = (1n << 63n) - 1n;
 
 function field(command: string, i: number, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < I32_MIN || v > I32_MAX)
-    throw new InstructionError(command, 22, `instruction ${i}: ${name} must be an integer, got ${describe(v)}`, i);
-  return v;
+  if (typeof v === 'number' && (v | 0) === v) return v;
+  throw new InstructionError(command, 22, `instruction ${i}: ${name} must be an integer, got ${describe(v)}`, i);
 }
 
-function immediate(command: string, i: number, insn: Instruction): bigint | number {
+/** The immediate as two 32-bit halves [low, high]. */
+function immediate(command: string, i: number, insn: Instruction, out: Int32Array, at: number): void {
   let v: number | bigint = insn.imm;
   if (insn.map !== undefined) {
     const fd = insn.map?.fd;
@@ -504,48 +504,50 @@ function immediate(command: string, i: number, insn: Instruction): bigint | numb
       throw new InstructionError(command, 9, `instruction ${i}: the map has no open fd (fd is ${describe(fd)})`, i);
     v = (BigInt(v) & ~(U32 - 1n)) | BigInt(fd);
   }
-  if (typeof v === 'bigint') {
-    if (v < I64_MIN || v > I64_MAX)
-      throw new InstructionError(command, 22, `instruction ${i}: imm ${v} does not fit in 64 bits`, i);
-    return v;
+  if (typeof v === 'number' && (v | 0) === v) {
+    out[at] = v;
+    out[at + 1] = v < 0 ? -1 : 0;
+    return;
   }
-  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v))
+      throw new InstructionError(command, 22, `instruction ${i}: imm must be an integer, got ${describe(v)}`, i);
+    v = BigInt(v);
+  }
+  if (typeof v !== 'bigint')
     throw new InstructionError(command, 22, `instruction ${i}: imm must be an integer, got ${describe(v)}`, i);
-  return v;
+  if (v < I64_MIN || v > I64_MAX)
+    throw new InstructionError(command, 22, `instruction ${i}: imm ${v} does not fit in 64 bits`, i);
+  out[at] = Number(BigInt.asIntN(32, v));
+  out[at + 1] = Number(BigInt.asIntN(32, v >> 32n));
 }
 
-/** Writes instructions as struct tsbpf_insn at p (views taken after every allocation). */
+// struct tsbpf_insn as 32-bit words of the (little-endian) Wasm memory; the layout is checked once.
+const W = Layout.$size / 4;
+const W_CODE = Layout.code.off / 4, W_DST = Layout.dst.off / 4, W_SRC = Layout.src.off / 4, W_OFF = Layout.off.off / 4;
+const W_IMM = Layout.imm.off / 4, W_SYM = Layout.sym.off / 4, W_KIND = Layout.kind.off / 4;
+if (Layout.kind.off + 2 !== Layout.width.off || Layout.imm.off % 8 !== 0 || Layout.$size % 8 !== 0)
+  throw new Error('tsbpf: struct tsbpf_insn has an unexpected layout');
+
+/** Writes instructions as struct tsbpf_insn at p (8-aligned; views taken after every allocation). */
 function writeInsns(c: Core, p: number, insns: readonly Instruction[], syms: Uint32Array, command: string): void {
-  const dv = c.mem.dv;
-  const S = Layout.$size;
+  const words = new Int32Array(c.mem.u8.buffer, p, insns.length * W);
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i]!;
-    const q = p + i * S;
+    const q = i * W;
+    words[q + W_SYM] = syms[i]!;
     if (insn.isLabel) {
-      dv.setInt32(q + Layout.code.off, 0, true);
-      dv.setInt32(q + Layout.dst.off, 0, true);
-      dv.setInt32(q + Layout.src.off, 0, true);
-      dv.setInt32(q + Layout.off.off, 0, true);
-      dv.setBigInt64(q + Layout.imm.off, 0n, true);
-      dv.setUint32(q + Layout.sym.off, syms[i]!, true);
-      dv.setUint16(q + Layout.kind.off, abi.TSBPF_INSN_KIND_LABEL, true);
-      dv.setUint16(q + Layout.width.off, 0, true);
+      words[q + W_CODE] = words[q + W_DST] = words[q + W_SRC] = words[q + W_OFF] = 0;
+      words[q + W_IMM] = words[q + W_IMM + 1] = 0;
+      words[q + W_KIND] = abi.TSBPF_INSN_KIND_LABEL; // kind, and width 0
       continue;
     }
-    dv.setInt32(q + Layout.code.off, field(command, i, 'code', insn.code), true);
-    dv.setInt32(q + Layout.dst.off, field(command, i, 'dst', insn.dst), true);
-    dv.setInt32(q + Layout.src.off, field(command, i, 'src', insn.src), true);
-    dv.setInt32(q + Layout.off.off, field(command, i, 'off', insn.off), true);
-    const imm = immediate(command, i, insn);
-    if (typeof imm === 'number' && imm >= I32_MIN && imm <= I32_MAX) {
-      dv.setInt32(q + Layout.imm.off, imm, true);
-      dv.setInt32(q + Layout.imm.off + 4, imm < 0 ? -1 : 0, true);
-    } else {
-      dv.setBigInt64(q + Layout.imm.off, BigInt(imm), true);
-    }
-    dv.setUint32(q + Layout.sym.off, syms[i]!, true);
-    dv.setUint16(q + Layout.kind.off, abi.TSBPF_INSN_KIND_INSN, true);
-    dv.setUint16(q + Layout.width.off, 0, true);
+    words[q + W_CODE] = field(command, i, 'code', insn.code);
+    words[q + W_DST] = field(command, i, 'dst', insn.dst);
+    words[q + W_SRC] = field(command, i, 'src', insn.src);
+    words[q + W_OFF] = field(command, i, 'off', insn.off);
+    immediate(command, i, insn, words, q + W_IMM);
+    words[q + W_KIND] = abi.TSBPF_INSN_KIND_INSN;
   }
 }
 
@@ -606,7 +608,8 @@ export function assemble(insns: readonly Instruction[], opts: AssembleOptions = 
   c.setU32(o, AsmOpts.n_maps, maps.length);
   const ret = c.fn.tsbpf_insns_assemble(o as Ptr<'tsbpf_asm_opts'>);
   if (ret < 0) throw coreError(c, ret, ASM, c.i32(o, AsmOpts.error_index));
-  return new Uint8Array(c.bytes(c.u32(o, AsmOpts.code), c.u32(o, AsmOpts.code_len)));
+  const p = c.u32(o, AsmOpts.code);
+  return c.mem.u8.slice(p, p + c.u32(o, AsmOpts.code_len));
 }
 
 /** Options of {@link decode}. */

@@ -129,10 +129,13 @@ static int32_t fail(struct assembly *a, int32_t err, uint32_t entry, const char 
 static int32_t layout(struct assembly *a)
 {
 	struct tsbpf_asm_opts *o = a->o;
-	uint32_t slot = 0, cap = 16;
+	uint32_t slot = 0, cap = 16, n_labels = 0;
 	char why[320];
 
-	while (cap < 2 * o->n_insns + 2)
+	/* the label table stays under half full */
+	for (uint32_t i = 0; i < o->n_insns; i++)
+		n_labels += o->insns[i].kind == TSBPF_INSN_KIND_LABEL;
+	while (cap < 2 * n_labels + 2)
 		cap *= 2;
 	a->labels.slots = calloc(cap, sizeof(struct label));
 	a->labels.mask = cap - 1;

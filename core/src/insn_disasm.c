@@ -18,48 +18,72 @@ struct text {
 	uint32_t len;
 };
 
-static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct text *t, const char *fmt, ...)
+/* Appenders without printf: a disassembly prints millions of these, and vsnprintf is slow. */
+static void put_c(struct text *t, char c)
 {
-	va_list ap;
-	int n;
+	if (t->len + 1 < t->cap) {
+		t->p[t->len++] = c;
+		t->p[t->len] = '\0';
+	}
+}
 
-	if (t->len + 1 >= t->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->len = t->len + (uint32_t)n < t->cap ? t->len + (uint32_t)n : t->cap - 1;
+static void put_s(struct text *t, const char *s)
+{
+	while (*s)
+		put_c(t, *s++);
+}
+
+static void put_u64(struct text *t, uint64_t v, unsigned base)
+{
+	char digits[24];
+	int n = 0;
+
+	do {
+		digits[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n)
+		put_c(t, digits[--n]);
 }
 
 /* A signed number as LLVM formats an immediate: 42, -1, 0x2a, -0x1. */
 static void put_imm(struct text *t, int64_t v, bool hex)
 {
-	if (!hex)
-		put(t, "%lld", (long long)v);
-	else if (v < 0)
-		put(t, "-0x%llx", (unsigned long long)(0 - (uint64_t)v));
-	else
-		put(t, "0x%llx", (unsigned long long)v);
+	uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	if (v < 0)
+		put_c(t, '-');
+	if (hex)
+		put_s(t, "0x");
+	put_u64(t, mag, hex ? 16 : 10);
+}
+
+/* r1, w10 */
+static void put_reg(struct text *t, char prefix, int32_t n)
+{
+	put_c(t, prefix);
+	put_imm(t, n, false);
 }
 
 /* A jump offset: +3, -4, or <label>. */
 static void put_target(struct text *t, int64_t rel, const char *sym, bool hex)
 {
 	if (sym) {
-		put(t, "<%s>", sym);
+		put_c(t, '<');
+		put_s(t, sym);
+		put_c(t, '>');
 		return;
 	}
 	if (rel >= 0)
-		put(t, "+");
+		put_c(t, '+');
 	put_imm(t, rel, hex);
 }
 
 /* A memory operand without its parentheses: r1 + 4, r10 - 8. */
 static void put_addr(struct text *t, int32_t base, int32_t off, bool hex)
 {
-	put(t, "r%d %c ", (int)base, off < 0 ? '-' : '+');
+	put_reg(t, 'r', base);
+	put_s(t, off < 0 ? " - " : " + ");
 	put_imm(t, off < 0 ? -(int64_t)off : off, hex);
 }
 
@@ -80,125 +104,169 @@ uint32_t insn_print(const struct insn_op *op, const struct tsbpf_insn *in, const
 	insn_rel_target(op, in, &rel);
 	switch (op->shape) {
 	case SH_ALU_K:
-		put(&t, "%c%d %s ", r, (int)in->dst, op->sym);
-		put_imm(&t, in->imm, hex);
-		break;
 	case SH_ALU_X:
-		put(&t, "%c%d %s %c%d", r, (int)in->dst, op->sym, r, (int)in->src);
+		put_reg(&t, r, in->dst);
+		put_c(&t, ' ');
+		put_s(&t, op->sym);
+		put_c(&t, ' ');
+		if (op->shape == SH_ALU_K)
+			put_imm(&t, in->imm, hex);
+		else
+			put_reg(&t, r, in->src);
 		break;
 	case SH_MOV_K:
-		put(&t, "%c%d = ", r, (int)in->dst);
+		put_reg(&t, r, in->dst);
+		put_s(&t, " = ");
 		put_imm(&t, in->imm, hex);
 		break;
 	case SH_MOV_X:
-		put(&t, "%c%d = %s%c%d", r, (int)in->dst, op->sym, r, (int)in->src);
+		put_reg(&t, r, in->dst);
+		put_s(&t, " = ");
+		put_s(&t, op->sym); /* "(s8)" for movsx */
+		put_reg(&t, r, in->src);
 		break;
 	case SH_NEG:
-		put(&t, "%c%d = -%c%d", r, (int)in->dst, r, (int)in->dst);
+		put_reg(&t, r, in->dst);
+		put_s(&t, " = -");
+		put_reg(&t, r, in->dst);
 		break;
 	case SH_END:
 		/* LLVM prints be/le on full registers whatever the class */
-		put(&t, "r%d = %s r%d", (int)in->dst, op->sym, (int)in->dst);
+		put_reg(&t, 'r', in->dst);
+		put_s(&t, " = ");
+		put_s(&t, op->sym);
+		put_c(&t, ' ');
+		put_reg(&t, 'r', in->dst);
 		break;
 	case SH_JMP_K:
-		put(&t, "if %c%d %s ", r, (int)in->dst, op->sym);
-		put_imm(&t, in->imm, hex);
-		put(&t, " goto ");
-		put_target(&t, rel, sym, hex);
-		break;
 	case SH_JMP_X:
-		put(&t, "if %c%d %s %c%d goto ", r, (int)in->dst, op->sym, r, (int)in->src);
+		put_s(&t, "if ");
+		put_reg(&t, r, in->dst);
+		put_c(&t, ' ');
+		put_s(&t, op->sym);
+		put_c(&t, ' ');
+		if (op->shape == SH_JMP_K)
+			put_imm(&t, in->imm, hex);
+		else
+			put_reg(&t, r, in->src);
+		put_s(&t, " goto ");
 		put_target(&t, rel, sym, hex);
 		break;
 	case SH_JA:
 	case SH_GOTOL:
 	case SH_MAY_GOTO:
-		put(&t, "%s ", op->sym);
+		put_s(&t, op->sym);
+		put_c(&t, ' ');
 		put_target(&t, rel, sym, hex);
 		break;
 	case SH_CALL:
-		put(&t, "call ");
+		put_s(&t, "call ");
 		if (sym)
-			put(&t, "<%s>", sym);
+			put_target(&t, 0, sym, hex);
 		else
 			put_imm(&t, in->imm, hex);
 		break;
 	case SH_EXIT:
-		put(&t, "exit");
+		put_s(&t, "exit");
 		break;
 	case SH_LDDW:
 		if (in->src == TSBPF_LD_IMM) {
-			put(&t, "r%d = ", (int)in->dst);
+			put_reg(&t, 'r', in->dst);
+			put_s(&t, " = ");
 			put_imm(&t, in->imm, hex);
-			put(&t, " ll");
+			put_s(&t, " ll");
 			break;
 		}
-		put(&t, "ld_pseudo r%d, ", (int)in->dst);
+		put_s(&t, "ld_pseudo ");
+		put_reg(&t, 'r', in->dst);
+		put_s(&t, ", ");
 		put_imm(&t, in->src, hex);
-		put(&t, ", ");
+		put_s(&t, ", ");
 		if (!sym) {
 			put_imm(&t, in->imm, hex);
-		} else if (in->src == TSBPF_LD_MAP_VALUE && (in->imm >> 32)) {
-			put(&t, "<%s+", sym);
-			put_imm(&t, in->imm >> 32, hex);
-			put(&t, ">");
 		} else {
-			put(&t, "<%s>", sym);
+			put_c(&t, '<');
+			put_s(&t, sym);
+			if (in->src == TSBPF_LD_MAP_VALUE && (in->imm >> 32)) {
+				put_c(&t, '+');
+				put_imm(&t, in->imm >> 32, hex);
+			}
+			put_c(&t, '>');
 		}
 		break;
 	case SH_LD_ABS:
-		put(&t, "r0 = *(%s *)skb[", op->sym);
-		put_imm(&t, in->imm, hex);
-		put(&t, "]");
-		break;
 	case SH_LD_IND:
-		put(&t, "r0 = *(%s *)skb[r%d", op->sym, (int)in->src);
-		if (in->imm) {
-			put(&t, " %c ", in->imm < 0 ? '-' : '+');
-			put_imm(&t, in->imm < 0 ? -in->imm : in->imm, hex);
+		put_s(&t, "r0 = *(");
+		put_s(&t, op->sym);
+		put_s(&t, " *)skb[");
+		if (op->shape == SH_LD_ABS) {
+			put_imm(&t, in->imm, hex);
+		} else {
+			put_reg(&t, 'r', in->src);
+			if (in->imm) {
+				put_s(&t, in->imm < 0 ? " - " : " + ");
+				put_imm(&t, in->imm < 0 ? -in->imm : in->imm, hex);
+			}
 		}
-		put(&t, "]");
+		put_c(&t, ']');
 		break;
 	case SH_LDX:
-		r = alu32 && narrow && (in->code & 0xe0) == BPF_MEM ? 'w' : 'r';
-		put(&t, "%c%d = *(%s *)(", r, (int)in->dst, op->sym);
+		put_reg(&t, alu32 && narrow && (in->code & 0xe0) == BPF_MEM ? 'w' : 'r', in->dst);
+		put_s(&t, " = *(");
+		put_s(&t, op->sym);
+		put_s(&t, " *)(");
 		put_addr(&t, in->src, in->off, hex);
-		put(&t, ")");
+		put_c(&t, ')');
 		break;
 	case SH_ST:
-		put(&t, "*(%s *)(", op->sym);
-		put_addr(&t, in->dst, in->off, hex);
-		put(&t, ") = ");
-		put_imm(&t, in->imm, hex);
-		break;
 	case SH_STX:
-		put(&t, "*(%s *)(", op->sym);
+		put_s(&t, "*(");
+		put_s(&t, op->sym);
+		put_s(&t, " *)(");
 		put_addr(&t, in->dst, in->off, hex);
-		put(&t, ") = %c%d", alu32 && narrow ? 'w' : 'r', (int)in->src);
+		put_s(&t, ") = ");
+		if (op->shape == SH_ST)
+			put_imm(&t, in->imm, hex);
+		else
+			put_reg(&t, alu32 && narrow ? 'w' : 'r', in->src);
 		break;
 	case SH_ATOMIC: {
-		bool w = narrow;
-		const char *size = w ? "u32" : "u64";
-		char v = w ? 'w' : 'r';
+		char v = narrow ? 'w' : 'r';
 
 		if (in->imm == TSBPF_ATOMIC_XCHG || in->imm == TSBPF_ATOMIC_CMPXCHG) {
 			bool cmp = in->imm == TSBPF_ATOMIC_CMPXCHG;
-			put(&t, "%c%d = %s%s(", v, cmp ? 0 : (int)in->src, op->sym, w ? "32_32" : "_64");
+			/* xchg_64(r1 + 8, r2), cmpxchg32_32(r1 + 8, w0, w2) */
+			put_reg(&t, v, cmp ? 0 : in->src);
+			put_s(&t, " = ");
+			put_s(&t, op->sym);
+			put_s(&t, narrow ? "32_32(" : "_64(");
 			put_addr(&t, in->dst, in->off, hex);
-			if (cmp)
-				put(&t, ", %c0", v);
-			put(&t, ", %c%d)", v, (int)in->src);
+			if (cmp) {
+				put_s(&t, ", ");
+				put_reg(&t, v, 0);
+			}
+			put_s(&t, ", ");
+			put_reg(&t, v, in->src);
+			put_c(&t, ')');
 		} else if (in->imm & TSBPF_ATOMIC_FETCH) {
-			put(&t, "%c%d = atomic_fetch_%s((%s *)(", v, (int)in->src, op->sym, size);
+			put_reg(&t, v, in->src);
+			put_s(&t, " = atomic_fetch_");
+			put_s(&t, op->sym);
+			put_s(&t, narrow ? "((u32 *)(" : "((u64 *)(");
 			put_addr(&t, in->dst, in->off, hex);
-			put(&t, "), %c%d)", v, (int)in->src);
+			put_s(&t, "), ");
+			put_reg(&t, v, in->src);
+			put_c(&t, ')');
 		} else {
 			/* LLVM's one non-alu32 form of a 32-bit atomic is the plain add */
-			if (w && in->imm == TSBPF_ATOMIC_ADD && !alu32)
+			if (narrow && in->imm == TSBPF_ATOMIC_ADD && !alu32)
 				v = 'r';
-			put(&t, "lock *(%s *)(", size);
+			put_s(&t, narrow ? "lock *(u32 *)(" : "lock *(u64 *)(");
 			put_addr(&t, in->dst, in->off, hex);
-			put(&t, ") %s= %c%d", op->sym, v, (int)in->src);
+			put_s(&t, ") ");
+			put_s(&t, op->sym);
+			put_s(&t, "= ");
+			put_reg(&t, v, in->src);
 		}
 		break;
 	}
