@@ -84,8 +84,8 @@ export class Instruction {
     readonly map: MapLike | undefined = undefined,
   ) {}
 
-  /** Slots the instruction takes in bytecode: 2 for ld_imm64, else 1. */
-  get width(): 1 | 2 {
+  /** Slots the instruction takes in bytecode: 2 for ld_imm64, 0 for a label, else 1. */
+  get width(): 0 | 1 | 2 {
     return this.code === abi.TSBPF_OP_LD_IMM64 ? 2 : 1;
   }
 
@@ -106,8 +106,8 @@ export class Label extends Instruction {
     super(0, 0, 0, 0, 0, name);
   }
 
-  override get width(): 1 | 2 {
-    return 1;
+  override get width(): 0 | 1 | 2 {
+    return 0;
   }
 
   override get isLabel(): boolean {

@@ -99,6 +99,9 @@ test('instructions print themselves, symbols by name', (t) => {
     [asm.ldImm64(R1, 2n ** 64n - 1n), 'r1 = -1 ll'],
   ];
   for (const [insn, text] of cases) t.is(insn.toString(), text);
+  t.is(asm.label('out').width, 0);
+  t.is(asm.ldImm64(R1, 1).width, 2);
+  t.is(asm.exit().width, 1);
   t.is(asm.mov64Imm(R1, 255).toString({ hex: true }), 'r1 = 0xff');
   t.is(asm.ldxW(R1, R2, -8).toString({ hex: true, alu32: true }), 'w1 = *(u32 *)(r2 - 0x8)');
   t.is(`${asm.jgtImm(R1, -1, -3)}`, 'if r1 > -1 goto -3');
