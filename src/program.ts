@@ -33,9 +33,11 @@ export interface ProgramSpec {
   logLevel?: number;
   /** Size of the first verifier log buffer in bytes; it grows as the kernel asks. */
   logSize?: number;
+  /** Maps the instructions name (asm.ldMapFd(dst, 'name')), by name: a BpfMap or anything with a map `fd`. */
+  maps?: Readonly<Record<string, { readonly fd: number }>>;
 }
 
-const SPEC_KEYS = ['type', 'instructions', 'license', 'name', 'logLevel', 'logSize'] as const;
+const SPEC_KEYS = ['type', 'instructions', 'license', 'name', 'logLevel', 'logSize', 'maps'] as const;
 
 /** Options of {@link Program.run}: every input of BPF_PROG_TEST_RUN. */
 export interface RunOptions {
@@ -121,7 +123,7 @@ export class Program extends FdHandle {
       if (code.length % 8 !== 0)
         throw invalid(LOAD, `"instructions" holds ${code.length} bytes, not a multiple of 8 (one instruction slot)`);
     } else if (Array.isArray(spec.instructions)) {
-      code = assemble(spec.instructions);
+      code = assemble(spec.instructions, { maps: spec.maps });
     } else {
       throw invalid(LOAD, '"instructions" must be an array of asm instructions or a Uint8Array of bytecode');
     }

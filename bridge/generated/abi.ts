@@ -27,8 +27,162 @@ export const TSBPF_FIXUP_PARENT_SHIFT = 8;
 export const TSBPF_MAX_FIXUPS = 8;
 export const TSBPF_ATTR_MAX = 256;
 export const TSBPF_FIXUP_MAX_LEN = 1073741824;
+export const TSBPF_OP_ADD64_IMM = 7;
+export const TSBPF_OP_ADD64_REG = 15;
+export const TSBPF_OP_SUB64_IMM = 23;
+export const TSBPF_OP_SUB64_REG = 31;
+export const TSBPF_OP_MUL64_IMM = 39;
+export const TSBPF_OP_MUL64_REG = 47;
+export const TSBPF_OP_DIV64_IMM = 55;
+export const TSBPF_OP_DIV64_REG = 63;
+export const TSBPF_OP_OR64_IMM = 71;
+export const TSBPF_OP_OR64_REG = 79;
+export const TSBPF_OP_AND64_IMM = 87;
+export const TSBPF_OP_AND64_REG = 95;
+export const TSBPF_OP_LSH64_IMM = 103;
+export const TSBPF_OP_LSH64_REG = 111;
+export const TSBPF_OP_RSH64_IMM = 119;
+export const TSBPF_OP_RSH64_REG = 127;
+export const TSBPF_OP_NEG64 = 135;
+export const TSBPF_OP_MOD64_IMM = 151;
+export const TSBPF_OP_MOD64_REG = 159;
+export const TSBPF_OP_XOR64_IMM = 167;
+export const TSBPF_OP_XOR64_REG = 175;
 export const TSBPF_OP_MOV64_IMM = 183;
+export const TSBPF_OP_MOV64_REG = 191;
+export const TSBPF_OP_ARSH64_IMM = 199;
+export const TSBPF_OP_ARSH64_REG = 207;
+export const TSBPF_OP_BSWAP = 215;
+export const TSBPF_OP_ADD32_IMM = 4;
+export const TSBPF_OP_ADD32_REG = 12;
+export const TSBPF_OP_SUB32_IMM = 20;
+export const TSBPF_OP_SUB32_REG = 28;
+export const TSBPF_OP_MUL32_IMM = 36;
+export const TSBPF_OP_MUL32_REG = 44;
+export const TSBPF_OP_DIV32_IMM = 52;
+export const TSBPF_OP_DIV32_REG = 60;
+export const TSBPF_OP_OR32_IMM = 68;
+export const TSBPF_OP_OR32_REG = 76;
+export const TSBPF_OP_AND32_IMM = 84;
+export const TSBPF_OP_AND32_REG = 92;
+export const TSBPF_OP_LSH32_IMM = 100;
+export const TSBPF_OP_LSH32_REG = 108;
+export const TSBPF_OP_RSH32_IMM = 116;
+export const TSBPF_OP_RSH32_REG = 124;
+export const TSBPF_OP_NEG32 = 132;
+export const TSBPF_OP_MOD32_IMM = 148;
+export const TSBPF_OP_MOD32_REG = 156;
+export const TSBPF_OP_XOR32_IMM = 164;
+export const TSBPF_OP_XOR32_REG = 172;
+export const TSBPF_OP_MOV32_IMM = 180;
+export const TSBPF_OP_MOV32_REG = 188;
+export const TSBPF_OP_ARSH32_IMM = 196;
+export const TSBPF_OP_ARSH32_REG = 204;
+export const TSBPF_OP_LE = 212;
+export const TSBPF_OP_BE = 220;
+export const TSBPF_OP_JA = 5;
+export const TSBPF_OP_JEQ_IMM = 21;
+export const TSBPF_OP_JEQ_REG = 29;
+export const TSBPF_OP_JGT_IMM = 37;
+export const TSBPF_OP_JGT_REG = 45;
+export const TSBPF_OP_JGE_IMM = 53;
+export const TSBPF_OP_JGE_REG = 61;
+export const TSBPF_OP_JSET_IMM = 69;
+export const TSBPF_OP_JSET_REG = 77;
+export const TSBPF_OP_JNE_IMM = 85;
+export const TSBPF_OP_JNE_REG = 93;
+export const TSBPF_OP_JSGT_IMM = 101;
+export const TSBPF_OP_JSGT_REG = 109;
+export const TSBPF_OP_JSGE_IMM = 117;
+export const TSBPF_OP_JSGE_REG = 125;
+export const TSBPF_OP_CALL = 133;
 export const TSBPF_OP_EXIT = 149;
+export const TSBPF_OP_JLT_IMM = 165;
+export const TSBPF_OP_JLT_REG = 173;
+export const TSBPF_OP_JLE_IMM = 181;
+export const TSBPF_OP_JLE_REG = 189;
+export const TSBPF_OP_JSLT_IMM = 197;
+export const TSBPF_OP_JSLT_REG = 205;
+export const TSBPF_OP_JSLE_IMM = 213;
+export const TSBPF_OP_JSLE_REG = 221;
+export const TSBPF_OP_MAY_GOTO = 229;
+export const TSBPF_OP_GOTOL = 6;
+export const TSBPF_OP_JEQ32_IMM = 22;
+export const TSBPF_OP_JEQ32_REG = 30;
+export const TSBPF_OP_JGT32_IMM = 38;
+export const TSBPF_OP_JGT32_REG = 46;
+export const TSBPF_OP_JGE32_IMM = 54;
+export const TSBPF_OP_JGE32_REG = 62;
+export const TSBPF_OP_JSET32_IMM = 70;
+export const TSBPF_OP_JSET32_REG = 78;
+export const TSBPF_OP_JNE32_IMM = 86;
+export const TSBPF_OP_JNE32_REG = 94;
+export const TSBPF_OP_JSGT32_IMM = 102;
+export const TSBPF_OP_JSGT32_REG = 110;
+export const TSBPF_OP_JSGE32_IMM = 118;
+export const TSBPF_OP_JSGE32_REG = 126;
+export const TSBPF_OP_JLT32_IMM = 166;
+export const TSBPF_OP_JLT32_REG = 174;
+export const TSBPF_OP_JLE32_IMM = 182;
+export const TSBPF_OP_JLE32_REG = 190;
+export const TSBPF_OP_JSLT32_IMM = 198;
+export const TSBPF_OP_JSLT32_REG = 206;
+export const TSBPF_OP_JSLE32_IMM = 214;
+export const TSBPF_OP_JSLE32_REG = 222;
+export const TSBPF_OP_LD_IMM64 = 24;
+export const TSBPF_OP_LD_ABS_W = 32;
+export const TSBPF_OP_LD_ABS_H = 40;
+export const TSBPF_OP_LD_ABS_B = 48;
+export const TSBPF_OP_LD_IND_W = 64;
+export const TSBPF_OP_LD_IND_H = 72;
+export const TSBPF_OP_LD_IND_B = 80;
+export const TSBPF_OP_LDX_W = 97;
+export const TSBPF_OP_LDX_H = 105;
+export const TSBPF_OP_LDX_B = 113;
+export const TSBPF_OP_LDX_DW = 121;
+export const TSBPF_OP_LDXS_W = 129;
+export const TSBPF_OP_LDXS_H = 137;
+export const TSBPF_OP_LDXS_B = 145;
+export const TSBPF_OP_ST_W = 98;
+export const TSBPF_OP_ST_H = 106;
+export const TSBPF_OP_ST_B = 114;
+export const TSBPF_OP_ST_DW = 122;
+export const TSBPF_OP_STX_W = 99;
+export const TSBPF_OP_STX_H = 107;
+export const TSBPF_OP_STX_B = 115;
+export const TSBPF_OP_STX_DW = 123;
+export const TSBPF_OP_ATOMIC32 = 195;
+export const TSBPF_OP_ATOMIC64 = 219;
+export const TSBPF_OFF_SIGNED = 1;
+export const TSBPF_OFF_MOVSX8 = 8;
+export const TSBPF_OFF_MOVSX16 = 16;
+export const TSBPF_OFF_MOVSX32 = 32;
+export const TSBPF_ATOMIC_ADD = 0;
+export const TSBPF_ATOMIC_OR = 64;
+export const TSBPF_ATOMIC_AND = 80;
+export const TSBPF_ATOMIC_XOR = 160;
+export const TSBPF_ATOMIC_FETCH = 1;
+export const TSBPF_ATOMIC_XCHG = 225;
+export const TSBPF_ATOMIC_CMPXCHG = 241;
+export const TSBPF_LD_IMM = 0;
+export const TSBPF_LD_MAP_FD = 1;
+export const TSBPF_LD_MAP_VALUE = 2;
+export const TSBPF_LD_BTF_ID = 3;
+export const TSBPF_LD_FUNC = 4;
+export const TSBPF_LD_MAP_IDX = 5;
+export const TSBPF_LD_MAP_IDX_VALUE = 6;
+export const TSBPF_CALL_HELPER = 0;
+export const TSBPF_CALL_SUBPROG = 1;
+export const TSBPF_CALL_KFUNC = 2;
+export const TSBPF_INSN_KIND_INSN = 0;
+export const TSBPF_INSN_KIND_LABEL = 1;
+export const TSBPF_INSNS_FRAGMENT = 1;
+export const TSBPF_INSNS_TEXT = 2;
+export const TSBPF_INSNS_HEX = 4;
+export const TSBPF_INSNS_ALU32 = 8;
+export const TSBPF_TAG_SHA1 = 1;
+export const TSBPF_TAG_SHA256 = 2;
+export const TSBPF_INSN_TEXT_MAX = 160;
 export const TSBPF_OBJ_PROG = 0;
 export const TSBPF_OBJ_MAP = 1;
 export const TSBPF_OBJ_BTF = 2;
@@ -86,14 +240,55 @@ export const tsbpf_btf_load_opts = {
 /** struct tsbpf_insn (insn.h) */
 export const tsbpf_insn = {
   $name: 'tsbpf_insn',
-  $size: 16,
-  code: { off: 0, kind: 'u8', count: 0 },
-  dst: { off: 1, kind: 'u8', count: 0 },
-  src: { off: 2, kind: 'u8', count: 0 },
-  pad: { off: 3, kind: 'u8', count: 0 },
-  off: { off: 4, kind: 'i16', count: 0 },
-  pad2: { off: 6, kind: 'u16', count: 0 },
-  imm: { off: 8, kind: 'i64', count: 0 },
+  $size: 32,
+  code: { off: 0, kind: 'i32', count: 0 },
+  dst: { off: 4, kind: 'i32', count: 0 },
+  src: { off: 8, kind: 'i32', count: 0 },
+  off: { off: 12, kind: 'i32', count: 0 },
+  imm: { off: 16, kind: 'i64', count: 0 },
+  sym: { off: 24, kind: 'u32', count: 0 },
+  kind: { off: 28, kind: 'u16', count: 0 },
+  width: { off: 30, kind: 'u16', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_asm_map (insn.h) */
+export const tsbpf_asm_map = {
+  $name: 'tsbpf_asm_map',
+  $size: 8,
+  name: { off: 0, kind: 'u32', count: 0 },
+  fd: { off: 4, kind: 'i32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_asm_opts (insn.h) */
+export const tsbpf_asm_opts = {
+  $name: 'tsbpf_asm_opts',
+  $size: 44,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  flags: { off: 4, kind: 'u32', count: 0 },
+  insns: { off: 8, kind: 'ptr', count: 0 },
+  n_insns: { off: 12, kind: 'u32', count: 0 },
+  strtab: { off: 16, kind: 'ptr', count: 0 },
+  strtab_len: { off: 20, kind: 'u32', count: 0 },
+  maps: { off: 24, kind: 'ptr', count: 0 },
+  n_maps: { off: 28, kind: 'u32', count: 0 },
+  code: { off: 32, kind: 'ptr', count: 0 },
+  code_len: { off: 36, kind: 'u32', count: 0 },
+  error_index: { off: 40, kind: 'i32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_decode_opts (insn.h) */
+export const tsbpf_decode_opts = {
+  $name: 'tsbpf_decode_opts',
+  $size: 36,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  flags: { off: 4, kind: 'u32', count: 0 },
+  code: { off: 8, kind: 'ptr', count: 0 },
+  code_len: { off: 12, kind: 'u32', count: 0 },
+  insns: { off: 16, kind: 'ptr', count: 0 },
+  n_insns: { off: 20, kind: 'u32', count: 0 },
+  text: { off: 24, kind: 'ptr', count: 0 },
+  text_len: { off: 28, kind: 'u32', count: 0 },
+  error_index: { off: 32, kind: 'i32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_probe_result (probe.h) */
@@ -190,7 +385,10 @@ export interface CoreFunctions {
   tsbpf_last_error_command(): number;
   tsbpf_last_kernel_error(): number;
   tsbpf_request_count(): number;
-  tsbpf_insns_encode(insns: Ptr<'tsbpf_insn'>, n: number, out: Ptr<'uint8_t'>, out_cap: number): number;
+  tsbpf_insns_assemble(opts: Ptr<'tsbpf_asm_opts'>): number;
+  tsbpf_insns_decode(opts: Ptr<'tsbpf_decode_opts'>): number;
+  tsbpf_insn_format(insn: Ptr<'tsbpf_insn'>, strtab: Ptr<'char'>, strtab_len: number, flags: number, out: Ptr<'char'>, out_cap: number): number;
+  tsbpf_insns_tag(code: Ptr<'uint8_t'>, code_len: number, hash: number, out: Ptr<'uint8_t'>): number;
   tsbpf_obj_pin(fd: number, path: Ptr<'char'>): number;
   tsbpf_obj_get(path: Ptr<'char'>, file_flags: number): number;
   tsbpf_obj_get_next_id(kind: number, start_id: number, next_id: Ptr<'uint32_t'>): number;
@@ -215,7 +413,10 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_last_error_command',
   'tsbpf_last_kernel_error',
   'tsbpf_request_count',
-  'tsbpf_insns_encode',
+  'tsbpf_insns_assemble',
+  'tsbpf_insns_decode',
+  'tsbpf_insn_format',
+  'tsbpf_insns_tag',
   'tsbpf_obj_pin',
   'tsbpf_obj_get',
   'tsbpf_obj_get_next_id',
