@@ -18,10 +18,19 @@ const ret42 = [asm.mov64Imm(asm.R0, 42), asm.exit()];
   }
 }
 
-{
-  const code = asm.assemble(ret42);
-  const m = Math.floor(n / 20);
+/** Loads `code` m times (after a short warm-up) and reports the mean load + close time. */
+function loads(op: string, code: Uint8Array, m: number): void {
+  for (let i = 0; i < Math.min(50, m); i++) Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: code }).close();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < m; i++) Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: code }).close();
-  report('prog_load_2', m, process.hrtime.bigint() - t0);
+  report(op, m, process.hrtime.bigint() - t0);
 }
+
+loads('prog_load_2', asm.assemble(ret42), Math.floor(n / 20));
+
+// r0 = 0; 998 x r0 += 1; exit: 1,000 instructions, built as bytecode (8 bytes each).
+const long = new Uint8Array(1000 * 8);
+long.set([0xb7, 0, 0, 0, 0, 0, 0, 0], 0); // BPF_ALU64 | BPF_MOV | BPF_K
+for (let i = 1; i < 999; i++) long.set([0x07, 0, 0, 0, 1, 0, 0, 0], i * 8); // BPF_ALU64 | BPF_ADD | BPF_K
+long.set([0x95, 0, 0, 0, 0, 0, 0, 0], 999 * 8); // BPF_JMP | BPF_EXIT
+loads('prog_load_1000', long, Math.floor(n / 200));

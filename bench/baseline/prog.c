@@ -1,10 +1,34 @@
-/* Raw C baseline for bench/prog.bench.ts: test_run_1 and prog_load_2. */
+/* Raw C baseline for bench/prog.bench.ts: test_run_1, prog_load_2 and prog_load_1000. */
 #include "bench.h"
 
 static const struct bpf_insn ret42[2] = {
 	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 42 },
 	{ .code = BPF_JMP | BPF_EXIT },
 };
+
+static struct bpf_insn long_prog[1000];
+
+/* Loads and closes a socket filter m times after a short warm-up, as the TypeScript side does. */
+static void loads(const char *op, const struct bpf_insn *insns, unsigned int cnt, long m)
+{
+	uint64_t t0;
+	int fd;
+
+	for (long i = 0; i < (m < 50 ? m : 50); i++) {
+		fd = load_prog(BPF_PROG_TYPE_SOCKET_FILTER, insns, cnt);
+		if (fd < 0)
+			die("BPF_PROG_LOAD");
+		close(fd);
+	}
+	t0 = now_ns();
+	for (long i = 0; i < m; i++) {
+		fd = load_prog(BPF_PROG_TYPE_SOCKET_FILTER, insns, cnt);
+		if (fd < 0)
+			die("BPF_PROG_LOAD");
+		close(fd);
+	}
+	report(op, m, now_ns() - t0);
+}
 
 int main(int argc, char **argv)
 {
@@ -35,14 +59,13 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 
-	n /= 20;
-	t0 = now_ns();
-	for (long i = 0; i < n; i++) {
-		fd = load_prog(BPF_PROG_TYPE_SOCKET_FILTER, ret42, 2);
-		if (fd < 0)
-			die("BPF_PROG_LOAD");
-		close(fd);
-	}
-	report("prog_load_2", n, now_ns() - t0);
+	loads("prog_load_2", ret42, 2, n / 20);
+
+	/* r0 = 0; 998 x r0 += 1; exit */
+	long_prog[0] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K, .imm = 0 };
+	for (int i = 1; i < 999; i++)
+		long_prog[i] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_ADD | BPF_K, .imm = 1 };
+	long_prog[999] = (struct bpf_insn){ .code = BPF_JMP | BPF_EXIT };
+	loads("prog_load_1000", long_prog, 1000, n / 200);
 	return 0;
 }
