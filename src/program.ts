@@ -285,7 +285,7 @@ export class Program extends FdHandle {
   #pinned: string | undefined;
 
   /** @internal */
-  constructor(token: symbol, fd: number, type: ProgramType, name: string, c: Core, log: readonly string[] = []) {
+  constructor(token: symbol, fd: number, type: ProgramType, name: string, c: Core, log: readonly string[] = NO_LOG) {
     if (token !== TOKEN) throw new TypeError('use Program.load() to create a Program');
     super(fd, c);
     this.type = type;
@@ -305,53 +305,59 @@ export class Program extends FdHandle {
    * Requires Linux 3.19 (BPF_PROG_LOAD); program types have their own minimums.
    */
   static load(spec: ProgramSpec): Program {
-    checkKeys(LOAD, 'ProgramSpec', spec, SPEC_KEYS);
+    checkSpecKeys(spec);
     const type = programType(spec.type);
     const license = string(LOAD, 'license', spec.license);
     const name = spec.name === undefined ? '' : string(LOAD, 'name', spec.name);
-    const expected = spec.expectedAttachType === undefined ? 0 : attachType(LOAD, 'expectedAttachType', spec.expectedAttachType);
-    const kernelVersion = integer(LOAD, 'kernelVersion', spec.kernelVersion, 0, U32_MAX, type === ProgramType.Kprobe ? runningKernelVersion() : 0);
-    const flags = integer(LOAD, 'flags', spec.flags, 0, U32_MAX, 0);
-    const ifindex = integer(LOAD, 'ifindex', spec.ifindex, 0, U32_MAX, 0);
-    const attachBtfId = integer(LOAD, 'attachBtfId', spec.attachBtfId, 0, U32_MAX, 0);
-    const attachBtfObjFd = integer(LOAD, 'attachBtfObjFd', spec.attachBtfObjFd, 0, 0x7fffffff, 0);
-    let attachProgFd = integer(LOAD, 'attachProgFd', spec.attachProgFd, 0, 0x7fffffff, 0);
+    const code = bytecode(spec.instructions);
+    // The common spec sets none of the fields below: skip their checks (the hot path of a load).
+    let expected = 0, kernelVersion = type === ProgramType.Kprobe ? runningKernelVersion() : 0, flags = 0, ifindex = 0;
+    let attachBtfId = 0, attachBtfObjFd = 0, attachProgFd = 0, logLevel = 0, logSize = 0;
+    if (spec.expectedAttachType !== undefined) expected = attachType(LOAD, 'expectedAttachType', spec.expectedAttachType);
+    if (spec.kernelVersion !== undefined) kernelVersion = integer(LOAD, 'kernelVersion', spec.kernelVersion, 0, U32_MAX);
+    if (spec.flags !== undefined) flags = integer(LOAD, 'flags', spec.flags, 0, U32_MAX);
+    if (spec.ifindex !== undefined) ifindex = integer(LOAD, 'ifindex', spec.ifindex, 0, U32_MAX);
+    if (spec.attachBtfId !== undefined) attachBtfId = integer(LOAD, 'attachBtfId', spec.attachBtfId, 0, U32_MAX);
+    if (spec.attachBtfObjFd !== undefined) attachBtfObjFd = integer(LOAD, 'attachBtfObjFd', spec.attachBtfObjFd, 0, 0x7fffffff);
+    if (spec.attachProgFd !== undefined) attachProgFd = integer(LOAD, 'attachProgFd', spec.attachProgFd, 0, 0x7fffffff);
     if (spec.attachTarget !== undefined) {
       if (!(spec.attachTarget instanceof Program))
         throw invalid(LOAD, `"attachTarget" must be a Program, got ${describe(spec.attachTarget)}`);
       if (spec.attachProgFd !== undefined) throw invalid(LOAD, 'give "attachTarget" or "attachProgFd", not both');
       attachProgFd = spec.attachTarget.fd;
     }
-    const logLevel = integer(LOAD, 'logLevel', spec.logLevel, 0, U32_MAX, 0);
-    if (logLevel & ~LOG_LEVEL_MASK)
-      throw invalid(LOAD, `"logLevel" ${logLevel} has bits the kernel does not define: use LogLevel.Branch, Instruction and Stats`);
-    const logSize = integer(LOAD, 'logSize', spec.logSize, 0, U32_MAX, 0);
-    const code = bytecode(spec.instructions);
+    if (spec.logLevel !== undefined) {
+      logLevel = integer(LOAD, 'logLevel', spec.logLevel, 0, U32_MAX);
+      if (logLevel & ~LOG_LEVEL_MASK)
+        throw invalid(LOAD, `"logLevel" ${logLevel} has bits the kernel does not define: use LogLevel.Branch, Instruction and Stats`);
+    }
+    if (spec.logSize !== undefined) logSize = integer(LOAD, 'logSize', spec.logSize, 0, U32_MAX);
 
     const c = core();
     c.resetArena();
     const insns = code.length ? c.stage(code) : 0;
-    const lic = c.stageCString(license);
-    const namePtr = name ? c.stageCString(name) : 0;
+    const lic = c.stage(cString(license));
+    const namePtr = name ? c.stage(cString(name)) : 0;
     const o = c.struct(LoadOpts);
-    c.setU32(o, LoadOpts.prog_type, type);
-    c.setU32(o, LoadOpts.expected_attach_type, expected);
-    c.setU32(o, LoadOpts.prog_flags, flags);
-    c.setU32(o, LoadOpts.insns, insns);
-    c.setU32(o, LoadOpts.insn_cnt, code.length / 8);
-    c.setU32(o, LoadOpts.license, lic);
-    c.setU32(o, LoadOpts.kern_version, kernelVersion);
-    c.setU32(o, LoadOpts.name, namePtr);
-    c.setU32(o, LoadOpts.prog_ifindex, ifindex);
-    c.setU32(o, LoadOpts.attach_btf_id, attachBtfId);
-    c.setU32(o, LoadOpts.attach_prog_fd, attachProgFd);
-    c.setU32(o, LoadOpts.attach_btf_obj_fd, attachBtfObjFd);
-    c.setU32(o, LoadOpts.log_level, logLevel);
-    c.setU32(o, LoadOpts.log_size, logSize);
+    // One view for all the fields: staging is done, memory cannot grow until the call.
+    const dv = c.mem.dv;
+    dv.setUint32(o + LoadOpts.prog_type.off, type, true);
+    dv.setUint32(o + LoadOpts.insns.off, insns, true);
+    dv.setUint32(o + LoadOpts.insn_cnt.off, code.length / 8, true);
+    dv.setUint32(o + LoadOpts.license.off, lic, true);
+    dv.setUint32(o + LoadOpts.name.off, namePtr, true);
+    if (expected) dv.setUint32(o + LoadOpts.expected_attach_type.off, expected, true);
+    if (flags) dv.setUint32(o + LoadOpts.prog_flags.off, flags, true);
+    if (kernelVersion) dv.setUint32(o + LoadOpts.kern_version.off, kernelVersion, true);
+    if (ifindex) dv.setUint32(o + LoadOpts.prog_ifindex.off, ifindex, true);
+    if (attachBtfId) dv.setUint32(o + LoadOpts.attach_btf_id.off, attachBtfId, true);
+    if (attachProgFd) dv.setUint32(o + LoadOpts.attach_prog_fd.off, attachProgFd, true);
+    if (attachBtfObjFd) dv.setUint32(o + LoadOpts.attach_btf_obj_fd.off, attachBtfObjFd, true);
+    if (logLevel) dv.setUint32(o + LoadOpts.log_level.off, logLevel, true);
+    if (logSize) dv.setUint32(o + LoadOpts.log_size.off, logSize, true);
     const fd = c.fn.tsbpf_prog_load(o as Ptr<'tsbpf_prog_load_opts'>);
     if (fd < 0) throw loadError(c, o, fd, name, type);
-    const log = logLevel ? logLines(c, o) : [];
-    return new Program(TOKEN, fd, type, name, c, log);
+    return new Program(TOKEN, fd, type, name, c, logLevel ? logLines(c, o) : NO_LOG);
   }
 
   /**
@@ -674,6 +680,28 @@ export class StatsHandle extends FdHandle {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_LOG: readonly string[] = Object.freeze([]);
+const SPEC_KEY_SET: ReadonlySet<string> = new Set(SPEC_KEYS);
+
+/** Unknown keys are errors (a misspelt option must not be ignored); no allocation when all are known. */
+function checkSpecKeys(spec: ProgramSpec): void {
+  if (typeof spec !== 'object' || spec === null) throw invalid(LOAD, 'ProgramSpec must be an object');
+  for (const key in spec) if (!SPEC_KEY_SET.has(key)) checkKeys(LOAD, 'ProgramSpec', spec, SPEC_KEYS);
+}
+
+/** NUL-terminated UTF-8, remembered for the last few strings (licenses and names repeat). */
+const cStrings = new Map<string, Uint8Array>();
+function cString(s: string): Uint8Array {
+  let b = cStrings.get(s);
+  if (b === undefined) {
+    const utf8 = Buffer.from(s, 'utf8');
+    b = new Uint8Array(utf8.length + 1);
+    b.set(utf8);
+    if (cStrings.size >= 16) cStrings.clear();
+    cStrings.set(s, b);
+  }
+  return b;
+}
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const RAW_TRACEPOINTS: ReadonlySet<number> = new Set([ProgramType.RawTracepoint, ProgramType.RawTracepointWritable]);
 

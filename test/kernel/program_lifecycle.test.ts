@@ -1,6 +1,8 @@
 // The program lifecycle on the real kernel, with bpftool as the independent oracle: info,
 // ids, pins, clones, statistics, bad inputs and fd hygiene.
 import { execFileSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { defaultCore } from '../../bridge/core.js';
 import { openHandleCount } from '../../src/fd.js';
@@ -238,6 +240,8 @@ kernelTest('bad inputs each get a clear BpfError', (t) => {
     ['illegal name', () => Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: RET0, name: 'bad name!' }), 'EINVAL', /illegal character at position 3 \(0x20\)/],
     ['pin path outside bpffs', () => prog.pin(`/dev/shm/tsbpf-test-${process.pid}`), 'EPERM', /not on a bpffs mount/],
     ['missing expectedAttachType', () => Program.load({ type: ProgramType.CgroupSockAddr, license: 'MIT', instructions: RET0 }), 'EINVAL', /before verifying it.*need expectedAttachType/],
+    // One instruction over the kernel's limit of 1 million (BPF_COMPLEXITY_LIMIT_INSNS).
+    ['too many instructions', () => Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: new Uint8Array(8 * 1_000_001) }), 'E2BIG', /more instructions than this kernel accepts/],
   ];
   for (const [what, fn, code, message] of cases) {
     const err = t.throws(fn, { instanceOf: BpfError }, what);
@@ -257,4 +261,44 @@ kernelTest.serial('1,000 load/clone/close cycles leave the fd count and the hand
   }
   t.is(openFdCount(), fds);
   t.is(openHandleCount(), handles);
+});
+
+/** The engine's collector, for the finalizer tests. */
+function collectGarbage(): () => void {
+  setFlagsFromString('--expose_gc');
+  return runInNewContext('gc') as () => void;
+}
+
+kernelTest.serial('a forgotten program is closed by the collector; a closed one never closes a reused fd', async (t) => {
+  const gc = collectGarbage();
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await settle();
+  const before = openFdCount();
+  const handles = openHandleCount();
+  (() => {
+    Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: RET0 });
+  })();
+  t.is(openFdCount(), before + 1);
+  await settle();
+  t.is(openFdCount(), before);
+  t.is(openHandleCount(), handles);
+
+  // A handle closed by hand and then collected must not close the fd number again:
+  // by then it may belong to someone else.
+  let reused: Program | undefined;
+  (() => {
+    const first = Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: RET0 });
+    const fd = first.fd;
+    first.close();
+    reused = Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: [asm.mov64Imm(asm.R0, 9), asm.exit()] });
+    t.is(reused.fd, fd, 'the kernel hands out the lowest free fd');
+  })();
+  await settle();
+  t.is(reused!.test(Buffer.alloc(14)).retval, 9);
+  reused!.close();
 });

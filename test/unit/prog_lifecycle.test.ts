@@ -386,3 +386,20 @@ test.serial('run: syscall programs get their context back in place; raw tracepoi
   });
   t.is(raw.prog.run({ context: new Uint8Array(16) }).context, undefined);
 });
+
+test.serial('BPF_PROG_LOAD: EPERM, E2BIG and EINVAL without a log say what to do', (t) => {
+  const { host, restore } = fakeCore();
+  t.teardown(restore);
+  const cases: [number, string, RegExp][] = [
+    [1, 'EPERM', /run as root or grant CAP_BPF.*RLIMIT_MEMLOCK/],
+    [7, 'E2BIG', /more instructions than this kernel accepts.*leave the newer option unset/],
+    [22, 'EINVAL', /before verifying it.*this kernel knows the program type.*expectedAttachType/],
+  ];
+  for (const [errno, code, advice] of cases) {
+    host.on('BPF_PROG_LOAD', () => -errno);
+    const err = t.throws(() => Program.load({ type: ProgramType.SocketFilter, license: 'GPL', instructions: RET0 }), { instanceOf: BpfError });
+    t.is(err!.code, code);
+    t.is(err!.command, 'BPF_PROG_LOAD');
+    t.regex(err!.message, advice, code);
+  }
+});
