@@ -388,12 +388,18 @@ export class Program extends FdHandle {
   }
 
   /**
-   * Takes ownership of a program fd obtained elsewhere (it is closed with the Program).
-   * Requires Linux 4.13.
+   * Takes ownership of a program fd obtained elsewhere (it is closed with the Program, and
+   * on failure). Requires Linux 4.13.
    */
   static fromFd(fd: number): Program {
+    const n = integer(INFO, 'fd', fd, 0, 0x7fffffff);
+    const what = fdObjectType(n);
     const c = core();
-    return Program.#adopt(c, integer(INFO, 'fd', fd, 0, 0x7fffffff));
+    if (what !== undefined && what !== 'prog') {
+      c.closeFd(n);
+      throw new BpfError({ command: INFO, errno: EINVAL, reason: `fd ${n} is a ${what}, not a program`, advice: '' });
+    }
+    return Program.#adopt(c, n);
   }
 
   /** Wraps an fd: its type and name come from the kernel. Closes the fd on failure. */

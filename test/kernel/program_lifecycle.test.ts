@@ -179,6 +179,27 @@ kernelTest('loadPinned refuses a pinned map', (t) => {
   }
 });
 
+kernelTest('fromFd() adopts a program fd and refuses (and closes) any other fd', (t) => {
+  using prog = Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: RET0, name: 'adopted' });
+  const c = defaultCore();
+  using adopted = Program.fromFd(c.dupFd(prog.fd, 'test'));
+  t.is(adopted.id, prog.id);
+  t.is(adopted.name, 'adopted');
+  t.is(adopted.type, ProgramType.SocketFilter);
+
+  const path = `${PIN_PREFIX}-fromfd`;
+  execFileSync('bpftool', ['map', 'create', path, 'type', 'array', 'key', '4', 'value', '4', 'entries', '1', 'name', 'm']);
+  try {
+    const before = openFdCount();
+    const mapFd = openPinned(c, path);
+    const err = t.throws(() => Program.fromFd(mapFd), { instanceOf: BpfError });
+    t.regex(err!.message, /is a map, not a program/);
+    t.is(openFdCount(), before);
+  } finally {
+    unlinkSync(path);
+  }
+});
+
 kernelTest('clone() is an independent handle on the same program', (t) => {
   const prog = Program.load({ type: ProgramType.SocketFilter, license: 'MIT', instructions: [asm.mov64Imm(asm.R0, 5), asm.exit()] });
   const copy = prog.clone();
