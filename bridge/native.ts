@@ -13,6 +13,8 @@ export interface Native {
   dupCloexec(fd: number, minFd: number): number;
   /** The native address of an ArrayBuffer's memory; stable for the buffer's lifetime. */
   addressOf(buffer: ArrayBuffer): number;
+  /** setsockopt(fd, level, name, value, value.length); returns 0 or -errno. */
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
 }
 
 import { createBunNative } from './native_bun.js';

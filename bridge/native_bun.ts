@@ -35,6 +35,7 @@ const SYMBOLS = {
   syscall: { args: ['i64', 'i64', 'u64', 'i64'], returns: 'i64_fast' },
   close: { args: ['i32'], returns: 'i32' },
   fcntl: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
+  setsockopt: { args: ['i32', 'i32', 'i32', 'ptr', 'u32'], returns: 'i32' },
   __errno_location: { args: [], returns: 'ptr' },
 } as const satisfies Record<string, BunSymbol>;
 
@@ -43,7 +44,7 @@ export function createBunNative(): Native {
   const ffi = createRequire(import.meta.url)('bun:ffi') as BunFfi;
   const nr = SYS_BPF[process.arch];
   if (nr === undefined) throw new Error(`tsbpf: unsupported architecture ${process.arch}`);
-  const { syscall, close, fcntl, __errno_location } = ffi.dlopen('libc.so.6', SYMBOLS).symbols;
+  const { syscall, close, fcntl, setsockopt, __errno_location } = ffi.dlopen('libc.so.6', SYMBOLS).symbols;
   // errno is thread-local and FFI calls run on the JavaScript thread: its address is fixed.
   const errnoAddr = __errno_location();
   const read32 = ffi.read.i32;
@@ -52,6 +53,7 @@ export function createBunNative(): Native {
     bpf: (cmd, attrAddr, size) => check(syscall(nr, cmd, attrAddr, size)),
     close: (fd) => check(close(fd)),
     dupCloexec: (fd, minFd) => check(fcntl(fd, F_DUPFD_CLOEXEC, minFd)),
+    setsockopt: (fd, level, name, value) => check(setsockopt(fd, level, name, ffi.ptr(value), value.length)),
     addressOf: (buffer) => ffi.ptr(buffer),
   };
 }

@@ -14,7 +14,7 @@ import type { Native } from './native.js';
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280 };
 const F_DUPFD_CLOEXEC = 1030;
 
-type DenoType = 'i32' | 'u32' | 'i64' | 'u64' | 'pointer';
+type DenoType = 'i32' | 'u32' | 'i64' | 'u64' | 'pointer' | 'buffer';
 interface DenoSymbol {
   parameters: readonly DenoType[];
   result: DenoType;
@@ -39,6 +39,7 @@ const SYMBOLS = {
   syscall: { parameters: ['i64', 'i64', 'u64', 'i64'], result: 'i64' },
   close: { parameters: ['i32'], result: 'i32' },
   fcntl: { parameters: ['i32', 'i32', 'i32'], result: 'i32' },
+  setsockopt: { parameters: ['i32', 'i32', 'i32', 'buffer', 'u32'], result: 'i32' },
   __errno_location: { parameters: [], result: 'pointer' },
 } as const satisfies Record<string, DenoSymbol>;
 
@@ -72,6 +73,7 @@ export function createDenoNative(): Native {
   let lastAddrBig = 0n;
   const close = s.close as (fd: number) => number;
   const fcntl = s.fcntl as (fd: number, cmd: number, arg: number) => number;
+  const setsockopt = s.setsockopt as unknown as (fd: number, level: number, name: number, value: Uint8Array, len: number) => number;
   // errno is thread-local and FFI calls run on the JavaScript thread: its address is fixed.
   const errnoView = new deno.UnsafePointerView(s.__errno_location() as DenoPointer);
   const check = (r: number): number => (r < 0 ? -errnoView.getInt32(0) : r);
@@ -86,6 +88,7 @@ export function createDenoNative(): Native {
     },
     close: (fd) => check(close(fd)),
     dupCloexec: (fd, minFd) => check(fcntl(fd, F_DUPFD_CLOEXEC, minFd)),
+    setsockopt: (fd, level, name, value) => check(setsockopt(fd, level, name, value, value.length)),
     addressOf: (buffer) => Number(deno.UnsafePointer.value(deno.UnsafePointer.of(buffer))),
   };
 }

@@ -26,6 +26,13 @@ export function createKoffiNative(): Native {
   ) => number;
   const close = libc.func('int close(int fd)') as (fd: number) => number;
   const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number;
+  const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)') as (
+    fd: number,
+    level: number,
+    name: number,
+    value: Uint8Array,
+    len: number,
+  ) => number;
   // koffi.errno() keeps the last failure's value after a success, so read it only on -1.
   const check = (r: number): number => (r < 0 ? -koffi.errno() : r);
   return {
@@ -33,5 +40,6 @@ export function createKoffiNative(): Native {
     close: (fd) => check(close(fd)),
     dupCloexec: (fd, minFd) => check(fcntl(fd, F_DUPFD_CLOEXEC, minFd)),
     addressOf: (buffer) => Number(koffi.address(buffer)),
+    setsockopt: (fd, level, name, value) => check(setsockopt(fd, level, name, value, value.length)),
   };
 }

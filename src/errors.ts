@@ -54,6 +54,7 @@ const descriptions: Record<string, string> = {
   ENOSYS: 'function not implemented',
   ENOTEMPTY: 'not empty',
   EMFILE: 'too many open files',
+  ENOTSOCK: 'not a socket',
 };
 
 /** Advice for an errno, given the command that produced it. One function, one table. */
@@ -62,18 +63,37 @@ export function adviceFor(command: string, code: string): string {
     case 'EPERM':
       return command === 'BPF_OBJ_PIN' || command === 'BPF_OBJ_GET'
         ? 'check that the path is on a bpffs mount (mount -t bpf bpf /sys/fs/bpf) and that you may write there'
-        : 'run as root or grant CAP_BPF and CAP_SYS_ADMIN (CAP_PERFMON and CAP_NET_ADMIN for some program types); ' +
-            'on kernels before 5.11 also raise RLIMIT_MEMLOCK';
+        : 'run as root or grant CAP_BPF and CAP_SYS_ADMIN (CAP_PERFMON for tracing, CAP_NET_ADMIN for networking ' +
+            'program types and attaching); on kernels before 5.11 also raise RLIMIT_MEMLOCK (ulimit -l unlimited)';
     case 'EACCES':
       return command === 'BPF_PROG_LOAD'
         ? 'the verifier rejected the program: read the verifier log'
         : 'check the permissions of the object or path';
     case 'E2BIG':
-      return command === 'BPF_PROG_LOAD'
-        ? 'the program is too large or has too many instructions for this kernel; split it or use bpf-to-bpf calls'
-        : 'the request is larger than this kernel accepts: a field may be newer than the kernel';
+      if (command === 'BPF_PROG_LOAD')
+        return 'the program has more instructions than this kernel accepts (4,096 without CAP_BPF or before 5.2, ' +
+          '1 million with it), or sets a field this kernel is too old to know: split it with bpf-to-bpf calls or ' +
+          'tail calls, or leave the newer option unset';
+      if (command === 'BPF_PROG_TEST_RUN') return 'an input is larger than the kernel accepts (batchSize is at most 256)';
+      return 'the request is larger than this kernel accepts: a field may be newer than the kernel';
     case 'EINVAL':
-      return 'the kernel rejected an argument: check types, sizes and flags against what this kernel supports';
+      switch (command) {
+        case 'BPF_PROG_LOAD':
+          return 'check that this kernel knows the program type and accepts its flags; cgroup socket-address hooks ' +
+            'need expectedAttachType, tracing, LSM and extension programs need attachBtfId (and a target)';
+        case 'BPF_PROG_TEST_RUN':
+          return 'this program type takes other inputs: packets need at least 14 bytes, raw tracepoints take only ' +
+            'a context, and flags, cpu and batchSize apply to some types only';
+        case 'BPF_PROG_ATTACH':
+        case 'BPF_PROG_DETACH':
+        case 'BPF_PROG_QUERY':
+          return 'the attach type must suit the program type (and its expectedAttachType), and the target fd must be ' +
+            'a container of that kind, such as a cgroup v2 directory for cgroup hooks';
+        case 'SO_ATTACH_BPF':
+          return 'only socket filter programs (ProgramType.SocketFilter) attach to sockets';
+        default:
+          return 'the kernel rejected an argument: check types, sizes and flags against what this kernel supports';
+      }
     case 'ENOSPC':
       return command === 'BPF_PROG_LOAD'
         ? 'the verifier log did not fit: give a larger logSize'
@@ -83,13 +103,19 @@ export function adviceFor(command: string, code: string): string {
     case 'EBADF':
       return 'the file descriptor is not open or is not a BPF object of the right kind';
     case 'ENOENT':
+      if (command === 'BPF_PROG_DETACH') return 'the program is not attached to that target with that attach type';
+      if (command === 'SO_DETACH_BPF') return 'the socket has no BPF filter attached';
       return 'the object does not exist (or is gone): check the id, key or path';
     case 'EEXIST':
-      return 'the object already exists: use another name, key or flag';
+      return command === 'BPF_PROG_ATTACH'
+        ? 'a program is already attached there: attach with AttachFlags.AllowMulti (or AllowOverride), or pass the program to replace'
+        : 'the object already exists: use another name, key or flag';
     case 'ENOMEM':
       return 'the kernel is out of memory for BPF objects: free some or raise RLIMIT_MEMLOCK on old kernels';
     case 'EMFILE':
       return 'the process has too many open file descriptors: close handles you no longer need';
+    case 'ENOTSOCK':
+      return 'the file descriptor is not a socket';
     case 'ENOTSUPP':
     case 'EOPNOTSUPP':
       return 'this kernel does not support the operation for this object type';

@@ -13,7 +13,10 @@ interface Held {
   core: Core;
 }
 
+// Handles register without an unregister token: close() marks the record instead (fd -1),
+// which costs less than unregistering on every close; the record goes with its handle.
 const registry = new FinalizationRegistry<Held>((held) => {
+  if (held.fd < 0) return;
   live--;
   held.core.closeFd(held.fd);
 });
@@ -33,7 +36,7 @@ export abstract class FdHandle {
   protected constructor(fd: number, core: Core) {
     this.#fd = fd;
     this.#held = { fd, core };
-    registry.register(this, this.#held, this);
+    registry.register(this, this.#held);
     live++;
   }
 
@@ -63,9 +66,10 @@ export abstract class FdHandle {
     if (!held) return;
     this.#held = undefined;
     this.#fd = -1;
-    registry.unregister(this);
+    const fd = held.fd;
+    held.fd = -1;
     live--;
-    held.core.closeFd(held.fd);
+    held.core.closeFd(fd);
   }
 
   [Symbol.dispose](): void {

@@ -2,8 +2,10 @@
  * tsbpf: eBPF for Node.js. Assemble, load, test-run and benchmark BPF programs through a
  * WebAssembly core that marshals every bpf(2) request, and a small native bridge.
  */
-export { Program } from './program.js';
-export type { ProgramSpec, RunOptions, RunResult, TestResult, BenchmarkResult } from './program.js';
+export { Program, StatsHandle, ProgramFlags, RunFlags, AttachFlags, LogLevel, StatsType } from './program.js';
+export type {
+  ProgramSpec, RunOptions, RunResult, TestResult, BenchmarkResult, ProgramInfo, ProgramStats, AttachedPrograms,
+} from './program.js';
 export * as asm from './asm.js';
 export * as features from './features.js';
 export { BpfError, VerifierError, NotSupportedError, errnoName } from './errors.js';

@@ -3,7 +3,8 @@
  * the kernel has loaded, and opening an object by id. Program, BpfMap and the other handle
  * types build their pin/loadPinned/fromId/ids on these.
  */
-import { unlinkSync } from 'node:fs';
+import { statfsSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Core } from '../bridge/core.js';
 import type { Ptr } from '../bridge/generated/abi.js';
 import { TSBPF_OBJ_BTF, TSBPF_OBJ_LINK, TSBPF_OBJ_MAP, TSBPF_OBJ_PROG } from '../bridge/generated/abi.js';
@@ -21,11 +22,35 @@ export type ObjectKind = (typeof ObjectKind)[keyof typeof ObjectKind];
 
 const ENOENT = 2;
 
+/** statfs f_type of bpffs (BPF_FS_MAGIC in <linux/magic.h>). */
+const BPF_FS_MAGIC = 0xcafe4a11;
+
 /** Pins fd at path, which must be on a bpffs mount. */
 export function pinFd(c: Core, fd: number, path: string): void {
   const p = string('BPF_OBJ_PIN', 'path', path);
   c.resetArena();
-  c.check(c.fn.tsbpf_obj_pin(fd, c.stageCString(p) as Ptr<'char'>));
+  const r = c.fn.tsbpf_obj_pin(fd, c.stageCString(p) as Ptr<'char'>);
+  if (r >= 0) return;
+  const err = c.error(r);
+  // The kernel answers EPERM for a directory outside bpffs; say which it is.
+  if (err.code === 'EPERM') {
+    const dir = dirname(p);
+    let type: number | undefined;
+    try {
+      type = statfsSync(dir).type;
+    } catch {
+      /* the kernel's answer stands */
+    }
+    if (type !== undefined && type >>> 0 !== BPF_FS_MAGIC)
+      throw new BpfError({
+        command: 'BPF_OBJ_PIN',
+        errno: err.errno,
+        reason: `cannot pin to ${p}: ${dir} is not on a bpffs mount (filesystem type 0x${(type >>> 0).toString(16)})`,
+        advice: 'pin under a bpffs mount such as /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)',
+        cause: err,
+      });
+  }
+  throw err;
 }
 
 /** Removes a pin. The object lives on while something else holds it. */

@@ -1,10 +1,49 @@
-/* Raw C baseline for bench/prog.bench.ts: test_run_1 and prog_load_2. */
+/* Raw C baseline for bench/prog.bench.ts: test_run_1, prog_load_2 and prog_load_1000. */
 #include "bench.h"
 
 static const struct bpf_insn ret42[2] = {
 	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 42 },
 	{ .code = BPF_JMP | BPF_EXIT },
 };
+
+static struct bpf_insn long_prog[1000];
+
+#define CHUNKS 10
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Loads and closes a socket filter m times after a short warm-up, in CHUNKS chunks, and
+ * reports the median chunk's mean, as bench/prog.bench.ts does. */
+static void loads(const char *op, const struct bpf_insn *insns, unsigned int cnt, long m)
+{
+	long per = m / CHUNKS > 0 ? m / CHUNKS : 1;
+	uint64_t chunks[CHUNKS], t0;
+	int fd;
+
+	for (long i = 0; i < (m < 50 ? m : 50); i++) {
+		fd = load_prog(BPF_PROG_TYPE_SOCKET_FILTER, insns, cnt);
+		if (fd < 0)
+			die("BPF_PROG_LOAD");
+		close(fd);
+	}
+	for (int k = 0; k < CHUNKS; k++) {
+		t0 = now_ns();
+		for (long i = 0; i < per; i++) {
+			fd = load_prog(BPF_PROG_TYPE_SOCKET_FILTER, insns, cnt);
+			if (fd < 0)
+				die("BPF_PROG_LOAD");
+			close(fd);
+		}
+		chunks[k] = now_ns() - t0;
+	}
+	qsort(chunks, CHUNKS, sizeof(chunks[0]), cmp_u64);
+	report(op, per, chunks[CHUNKS / 2]);
+}
 
 int main(int argc, char **argv)
 {
@@ -35,14 +74,13 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 
-	n /= 20;
-	t0 = now_ns();
-	for (long i = 0; i < n; i++) {
-		fd = load_prog(BPF_PROG_TYPE_SOCKET_FILTER, ret42, 2);
-		if (fd < 0)
-			die("BPF_PROG_LOAD");
-		close(fd);
-	}
-	report("prog_load_2", n, now_ns() - t0);
+	loads("prog_load_2", ret42, 2, n / 20);
+
+	/* r0 = 0; 998 x r0 += 1; exit */
+	long_prog[0] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K, .imm = 0 };
+	for (int i = 1; i < 999; i++)
+		long_prog[i] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_ADD | BPF_K, .imm = 1 };
+	long_prog[999] = (struct bpf_insn){ .code = BPF_JMP | BPF_EXIT };
+	loads("prog_load_1000", long_prog, 1000, n / 200);
 	return 0;
 }

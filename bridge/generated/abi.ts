@@ -209,7 +209,32 @@ export const TSBPF_PROBE_MAX_FDS = 4;
 export const TSBPF_TEST_RUN_HEADROOM = 256;
 export const TSBPF_TEST_RUN_OUTPUT_MAX = 67108864;
 export const TSBPF_LOG_SIZE_DEFAULT = 65536;
-export const TSBPF_LOG_SIZE_MAX = 1073741824;
+export const TSBPF_LOG_SIZE_MAX = 1073741823;
+export const TSBPF_PROG_STRICT_ALIGNMENT = 1;
+export const TSBPF_PROG_ANY_ALIGNMENT = 2;
+export const TSBPF_PROG_TEST_RND_HI32 = 4;
+export const TSBPF_PROG_TEST_STATE_FREQ = 8;
+export const TSBPF_PROG_SLEEPABLE = 16;
+export const TSBPF_PROG_XDP_HAS_FRAGS = 32;
+export const TSBPF_PROG_XDP_DEV_BOUND_ONLY = 64;
+export const TSBPF_TEST_RUN_ON_CPU = 1;
+export const TSBPF_TEST_RUN_XDP_LIVE_FRAMES = 2;
+export const TSBPF_TEST_RUN_SKB_CHECKSUM_COMPLETE = 4;
+export const TSBPF_ATTACH_ALLOW_OVERRIDE = 1;
+export const TSBPF_ATTACH_ALLOW_MULTI = 2;
+export const TSBPF_ATTACH_REPLACE = 4;
+export const TSBPF_QUERY_EFFECTIVE = 1;
+export const TSBPF_STATS_RUN_TIME = 0;
+export const TSBPF_PROG_INFO_WANT_MAP_IDS = 1;
+export const TSBPF_PROG_INFO_WANT_XLATED = 2;
+export const TSBPF_PROG_INFO_HAVE_BASICS = 1;
+export const TSBPF_PROG_INFO_HAVE_MAP_IDS = 2;
+export const TSBPF_PROG_INFO_HAVE_BTF = 4;
+export const TSBPF_PROG_INFO_HAVE_RUN_STATS = 8;
+export const TSBPF_PROG_INFO_HAVE_RECURSION = 16;
+export const TSBPF_PROG_INFO_HAVE_VERIFIED = 32;
+export const TSBPF_PROG_INFO_HAVE_ATTACH_BTF = 64;
+export const TSBPF_PROG_INFO_XLATED_WITHHELD = 128;
 
 /** struct tsbpf_fixup (abi.h) */
 export const tsbpf_fixup = {
@@ -365,14 +390,57 @@ export const tsbpf_test_run_opts = {
   batch_size: { off: 52, kind: 'u32', count: 0 },
   want_data_out: { off: 56, kind: 'u32', count: 0 },
   want_ctx_out: { off: 60, kind: 'u32', count: 0 },
-  retval: { off: 64, kind: 'u32', count: 0 },
-  duration: { off: 68, kind: 'u32', count: 0 },
-  data_out: { off: 72, kind: 'ptr', count: 0 },
-  data_size_out: { off: 76, kind: 'u32', count: 0 },
-  ctx_out: { off: 80, kind: 'ptr', count: 0 },
-  ctx_size_out: { off: 84, kind: 'u32', count: 0 },
-  attempts: { off: 88, kind: 'u32', count: 0 },
-  pad: { off: 92, kind: 'u32', count: 0 },
+  ctx_in_place: { off: 64, kind: 'u32', count: 0 },
+  retval: { off: 68, kind: 'u32', count: 0 },
+  duration: { off: 72, kind: 'u32', count: 0 },
+  data_out: { off: 76, kind: 'ptr', count: 0 },
+  data_size_out: { off: 80, kind: 'u32', count: 0 },
+  ctx_out: { off: 84, kind: 'ptr', count: 0 },
+  ctx_size_out: { off: 88, kind: 'u32', count: 0 },
+  attempts: { off: 92, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_prog_info (prog.h) */
+export const tsbpf_prog_info = {
+  $name: 'tsbpf_prog_info',
+  $size: 128,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  want: { off: 4, kind: 'u32', count: 0 },
+  have: { off: 8, kind: 'u32', count: 0 },
+  type: { off: 12, kind: 'u32', count: 0 },
+  id: { off: 16, kind: 'u32', count: 0 },
+  tag: { off: 20, kind: 'u8', count: 8 },
+  name: { off: 28, kind: 'u8', count: 16 },
+  created_by_uid: { off: 44, kind: 'u32', count: 0 },
+  load_time: { off: 48, kind: 'u64', count: 0 },
+  jited_prog_len: { off: 56, kind: 'u32', count: 0 },
+  xlated_prog_len: { off: 60, kind: 'u32', count: 0 },
+  verified_insns: { off: 64, kind: 'u32', count: 0 },
+  btf_id: { off: 68, kind: 'u32', count: 0 },
+  ifindex: { off: 72, kind: 'u32', count: 0 },
+  gpl_compatible: { off: 76, kind: 'u32', count: 0 },
+  attach_btf_obj_id: { off: 80, kind: 'u32', count: 0 },
+  attach_btf_id: { off: 84, kind: 'u32', count: 0 },
+  run_time_ns: { off: 88, kind: 'u64', count: 0 },
+  run_cnt: { off: 96, kind: 'u64', count: 0 },
+  recursion_misses: { off: 104, kind: 'u64', count: 0 },
+  nr_map_ids: { off: 112, kind: 'u32', count: 0 },
+  map_ids: { off: 116, kind: 'ptr', count: 0 },
+  xlated: { off: 120, kind: 'ptr', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_prog_query (prog.h) */
+export const tsbpf_prog_query = {
+  $name: 'tsbpf_prog_query',
+  $size: 40,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  target_fd: { off: 4, kind: 'u32', count: 0 },
+  attach_type: { off: 8, kind: 'u32', count: 0 },
+  query_flags: { off: 12, kind: 'u32', count: 0 },
+  attach_flags: { off: 16, kind: 'u32', count: 0 },
+  count: { off: 20, kind: 'u32', count: 0 },
+  prog_ids: { off: 24, kind: 'ptr', count: 0 },
+  revision: { off: 32, kind: 'u64', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** The functions core.wasm exports (besides memory and _initialize). */
@@ -402,6 +470,11 @@ export interface CoreFunctions {
   tsbpf_probe_helper(prog_type: number, helper: number, env: Ptr<'tsbpf_probe_env'>, out: Ptr<'tsbpf_probe_result'>): number;
   tsbpf_prog_load(opts: Ptr<'tsbpf_prog_load_opts'>): number;
   tsbpf_prog_test_run(opts: Ptr<'tsbpf_test_run_opts'>): number;
+  tsbpf_prog_get_info(fd: number, info: Ptr<'tsbpf_prog_info'>): number;
+  tsbpf_prog_attach(target_fd: number, prog_fd: number, attach_type: number, flags: number, replace_fd: number): number;
+  tsbpf_prog_detach(target_fd: number, prog_fd: number, attach_type: number): number;
+  tsbpf_prog_query(q: Ptr<'tsbpf_prog_query'>): number;
+  tsbpf_enable_stats(type: number): number;
 }
 
 export const EXPORTED_FUNCTIONS = [
@@ -430,4 +503,9 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_probe_helper',
   'tsbpf_prog_load',
   'tsbpf_prog_test_run',
+  'tsbpf_prog_get_info',
+  'tsbpf_prog_attach',
+  'tsbpf_prog_detach',
+  'tsbpf_prog_query',
+  'tsbpf_enable_stats',
 ] as const;

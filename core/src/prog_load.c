@@ -17,6 +17,15 @@
 #define PROG_LOAD_ATTR_SIZE (PROG_LOAD_LOG_TRUE_SIZE_OFF + sizeof(uint32_t))
 _Static_assert(PROG_LOAD_ATTR_SIZE <= TSBPF_ATTR_MAX, "attr tail too small for log_true_size");
 
+_Static_assert(TSBPF_PROG_STRICT_ALIGNMENT == BPF_F_STRICT_ALIGNMENT, "BPF_F_STRICT_ALIGNMENT");
+_Static_assert(TSBPF_PROG_ANY_ALIGNMENT == BPF_F_ANY_ALIGNMENT, "BPF_F_ANY_ALIGNMENT");
+_Static_assert(TSBPF_PROG_TEST_RND_HI32 == BPF_F_TEST_RND_HI32, "BPF_F_TEST_RND_HI32");
+_Static_assert(TSBPF_PROG_TEST_STATE_FREQ == BPF_F_TEST_STATE_FREQ, "BPF_F_TEST_STATE_FREQ");
+_Static_assert(TSBPF_PROG_SLEEPABLE == BPF_F_SLEEPABLE, "BPF_F_SLEEPABLE");
+_Static_assert(TSBPF_PROG_XDP_HAS_FRAGS == BPF_F_XDP_HAS_FRAGS, "BPF_F_XDP_HAS_FRAGS");
+/* BPF_F_XDP_DEV_BOUND_ONLY (6.3) is newer than the header: 1 << 6 in later ones. */
+_Static_assert(TSBPF_LOG_SIZE_MAX == (UINT32_MAX >> 2), "the kernel's largest log_size");
+
 static int32_t checked_len(uint32_t rec_size, uint32_t cnt, uint32_t *len, const char *what)
 {
 	if (tsbpf_mul_overflows(rec_size, cnt, len) || *len > TSBPF_FIXUP_MAX_LEN)
@@ -92,6 +101,9 @@ int32_t tsbpf_prog_load(struct tsbpf_prog_load_opts *o)
 		return tsbpf_error(-EINVAL, "missing license: pass the program's license, e.g. 'GPL' or 'MIT'");
 	if (o->name && (ret = tsbpf_object_name_check(o->name)) < 0)
 		return ret;
+	if (o->attach_prog_fd && o->attach_btf_obj_fd)
+		return tsbpf_error(-EINVAL, "attach_prog_fd and attach_btf_obj_fd share one attr field: set only one "
+					    "(a program to extend, or the BTF object of a kernel module)");
 	if ((o->func_info_cnt && !o->func_info) || (o->line_info_cnt && !o->line_info) ||
 	    (o->fd_array_cnt && !o->fd_array))
 		return tsbpf_error(-EINVAL, "a record count is set without its buffer");

@@ -15,6 +15,11 @@
 
 static struct tsbpf_buf data_out, ctx_out;
 
+_Static_assert(TSBPF_TEST_RUN_ON_CPU == BPF_F_TEST_RUN_ON_CPU, "BPF_F_TEST_RUN_ON_CPU");
+_Static_assert(TSBPF_TEST_RUN_XDP_LIVE_FRAMES == BPF_F_TEST_XDP_LIVE_FRAMES, "BPF_F_TEST_XDP_LIVE_FRAMES");
+_Static_assert(TSBPF_TEST_RUN_SKB_CHECKSUM_COMPLETE == BPF_F_TEST_SKB_CHECKSUM_COMPLETE,
+	       "BPF_F_TEST_SKB_CHECKSUM_COMPLETE");
+
 static uint32_t grown(uint32_t cap, uint32_t reported)
 {
 	if (reported > cap)
@@ -55,7 +60,8 @@ int32_t tsbpf_prog_test_run(struct tsbpf_test_run_opts *o)
 	ctx_cap = o->ctx_out_cap ? o->ctx_out_cap : o->ctx_size_in;
 	if (!o->want_data_out)
 		data_cap = 0;
-	if (!o->want_ctx_out)
+	/* In place, the kernel refuses a ctx_out buffer: the context comes back in ctx_in. */
+	if (!o->want_ctx_out || o->ctx_in_place)
 		ctx_cap = 0;
 
 	for (;;) {
@@ -72,7 +78,8 @@ int32_t tsbpf_prog_test_run(struct tsbpf_test_run_opts *o)
 		if (o->data_size_in)
 			REQ_PTR(&req, test.data_in, o->data_in, (uint32_t)o->data_size_in, TSBPF_FIXUP_IN);
 		if (o->ctx_size_in)
-			REQ_PTR(&req, test.ctx_in, o->ctx_in, o->ctx_size_in, TSBPF_FIXUP_IN);
+			REQ_PTR(&req, test.ctx_in, o->ctx_in, o->ctx_size_in,
+				o->ctx_in_place ? TSBPF_FIXUP_INOUT : TSBPF_FIXUP_IN);
 		/* A zero data_size_out would tell the kernel the buffer is unbounded. */
 		if (data_cap) {
 			a->test.data_size_out = data_cap;
@@ -120,5 +127,9 @@ int32_t tsbpf_prog_test_run(struct tsbpf_test_run_opts *o)
 	o->ctx_size_out = ctx_cap ? a->test.ctx_size_out : 0;
 	o->data_out = data_cap ? data_out.data : NULL;
 	o->ctx_out = ctx_cap ? ctx_out.data : NULL;
+	if (o->ctx_in_place && o->ctx_size_in) {
+		o->ctx_out = o->ctx_in;
+		o->ctx_size_out = o->ctx_size_in;
+	}
 	return 0;
 }

@@ -16,6 +16,10 @@ function trapNative(calls: string[]): Native {
     close: () => 0,
     dupCloexec: (fd) => fd,
     addressOf: () => 0x10000000,
+    setsockopt: () => {
+      calls.push('setsockopt');
+      return 0;
+    },
   };
 }
 
@@ -124,6 +128,7 @@ test('the syscall host restores Wasm addresses in the attr and copies outputs ba
     close: () => 0,
     dupCloexec: (fd) => fd,
     addressOf: () => (scratch.addr = 0x7f0000001000),
+    setsockopt: () => 0,
   };
   const host = new SyscallHost(native);
   const core = new Core({ host });
@@ -156,6 +161,7 @@ test('a nested fix-up patches the pointer inside its parent buffer, and is resto
     close: () => 0,
     dupCloexec: (fd) => fd,
     addressOf: () => BASE,
+    setsockopt: () => 0,
   };
   host = new SyscallHost(native);
   const core = new Core({ host });
