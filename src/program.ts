@@ -40,7 +40,7 @@ import {
   tsbpf_test_run_opts as RunOpts,
   type Ptr,
 } from '../bridge/generated/abi.js';
-import { assemble, Instruction } from './asm.js';
+import { assemble, decode, Instruction } from './asm.js';
 import { BpfError, NotSupportedError, VerifierError, ENOTSUPP } from './errors.js';
 import { Feature, requireFeature } from './features.js';
 import { FdHandle } from './fd.js';
@@ -234,6 +234,12 @@ export interface ProgramInfo {
    * withholds it (kernel.kptr_restrict, no CAP_BPF).
    */
   xlated: Uint8Array | undefined;
+  /**
+   * The translated bytecode decoded by the core's decoder (asm.decode), on first access;
+   * undefined when `xlated` is. Throws an InstructionError naming the slot if the kernel's
+   * rewrite holds something the decoder refuses.
+   */
+  readonly instructions: Instruction[] | undefined;
   /** Instructions the verifier processed. 5.16. */
   verifiedInstructions: number | undefined;
   /** Times the program ran while statistics were enabled ({@link Program.enableStats}). 5.1. */
@@ -778,6 +784,11 @@ function readInfo(c: Core, fd: number, want: number): ProgramInfo {
   const tag = Buffer.from(c.bytes(p + InfoS.tag.off, 8)).toString('hex');
   const xlatedPtr = c.u32(p, InfoS.xlated);
   const xlatedSize = c.u32(p, InfoS.xlated_prog_len);
+  const xlated =
+    want & TSBPF_PROG_INFO_WANT_XLATED && !has(TSBPF_PROG_INFO_XLATED_WITHHELD) && xlatedPtr
+      ? new Uint8Array(c.bytes(xlatedPtr, xlatedSize))
+      : undefined;
+  let decoded: Instruction[] | undefined;
   return {
     type: c.u32(p, InfoS.type) as ProgramType,
     id: c.u32(p, InfoS.id),
@@ -791,10 +802,12 @@ function readInfo(c: Core, fd: number, want: number): ProgramInfo {
         : undefined,
     jitedSize: c.u32(p, InfoS.jited_prog_len),
     xlatedSize,
-    xlated:
-      want & TSBPF_PROG_INFO_WANT_XLATED && !has(TSBPF_PROG_INFO_XLATED_WITHHELD) && xlatedPtr
-        ? new Uint8Array(c.bytes(xlatedPtr, xlatedSize))
-        : undefined,
+    xlated,
+    get instructions() {
+      // Jumps in a rewritten program may point anywhere the kernel put them: decode as a fragment.
+      if (xlated && !decoded) decoded = decode(xlated, { fragment: true });
+      return decoded;
+    },
     verifiedInstructions: has(TSBPF_PROG_INFO_HAVE_VERIFIED) ? c.u32(p, InfoS.verified_insns) : undefined,
     runCount: has(TSBPF_PROG_INFO_HAVE_RUN_STATS) ? c.u64(p, InfoS.run_cnt) : undefined,
     runTime: has(TSBPF_PROG_INFO_HAVE_RUN_STATS) ? c.u64(p, InfoS.run_time_ns) : undefined,

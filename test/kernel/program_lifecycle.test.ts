@@ -101,6 +101,30 @@ kernelTest('info().xlated holds the bytes bpftool prog dump xlated writes', (t) 
   }
 });
 
+kernelTest('info().instructions decodes the translated program through the core', (t) => {
+  using prog = Program.load({
+    type: ProgramType.SocketFilter,
+    license: 'MIT',
+    instructions: [
+      asm.mov64Imm(asm.R6, 0),
+      asm.label('loop'),
+      asm.add64Imm(asm.R6, 1),
+      asm.jltImm(asm.R6, 3, 'loop'),
+      asm.call(asm.Helper.getPrandomU32),
+      asm.mov64Reg(asm.R0, asm.R6),
+      asm.exit(),
+    ],
+  });
+  const insns = prog.info().instructions!;
+  t.is(insns.length, 6);
+  t.deepEqual(
+    insns.filter((_, i) => i !== 3).map(String),
+    ['r6 = 0', 'r6 += 1', 'if r6 < 3 goto -2', 'r0 = r6', 'exit'],
+  );
+  // The kernel rewrote the helper call's immediate to its own offset: still a call.
+  t.regex(String(insns[3]), /^call /);
+});
+
 kernelTest('fromId() opens the program bpftool lists under that id; ids() includes it', (t) => {
   using prog = Program.load({ type: ProgramType.Xdp, license: 'MIT', instructions: RET0, name: 'by_id' });
   const ids = [...Program.ids()];
