@@ -12,6 +12,14 @@ export interface Native {
   dupCloexec(fd: number, minFd: number): number;
   /** The native address of an ArrayBuffer's memory; stable for the buffer's lifetime. */
   addressOf(buffer: ArrayBuffer): number;
+  /** mmap(2) with the given address hint (0: any); returns the address or -errno. Optional:
+   *  a runtime without it cannot map BPF_F_MMAPABLE maps. */
+  mmap?(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
+  /** munmap(2); returns 0 or -errno. */
+  munmap?(addr: number, length: number): number;
+  /** An ArrayBuffer over `length` bytes of native memory at `addr`, without a copy. The
+   *  memory must stay mapped while the ArrayBuffer is reachable. */
+  view?(addr: number, length: number): ArrayBuffer;
 }
 
 import { createKoffiNative } from './native_koffi.js';

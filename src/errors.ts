@@ -69,9 +69,12 @@ export function adviceFor(command: string, code: string): string {
         ? 'the verifier rejected the program: read the verifier log'
         : 'check the permissions of the object or path';
     case 'E2BIG':
-      return command === 'BPF_PROG_LOAD'
-        ? 'the program is too large or has too many instructions for this kernel; split it or use bpf-to-bpf calls'
-        : 'the request is larger than this kernel accepts: a field may be newer than the kernel';
+      if (command === 'BPF_PROG_LOAD')
+        return 'the program is too large or has too many instructions for this kernel; split it or use bpf-to-bpf calls';
+      // Element commands: the map is full, or an index is past the end of an array.
+      if (command.startsWith('BPF_MAP_') && command !== 'BPF_MAP_CREATE')
+        return 'delete entries, raise maxEntries, or use an LRU map that evicts old entries';
+      return 'the request is larger than this kernel accepts: a field may be newer than the kernel';
     case 'EINVAL':
       return 'the kernel rejected an argument: check types, sizes and flags against what this kernel supports';
     case 'ENOSPC':

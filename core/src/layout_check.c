@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 #include "tsbpf/insn.h"
+#include "tsbpf/map.h"
 #include "tsbpf/probe.h"
 #include "tsbpf/prog.h"
 

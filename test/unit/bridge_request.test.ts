@@ -125,7 +125,7 @@ test('the syscall host restores Wasm addresses in the attr and copies outputs ba
     dupCloexec: (fd) => fd,
     addressOf: () => (scratch.addr = 0x7f0000001000),
   };
-  const host = new SyscallHost(native);
+  const host = new SyscallHost(native, { zeroCopy: false });
   const core = new Core({ host });
   const attr = (core.malloc(320) + 7) & ~7;
   const buf = core.malloc(16);
@@ -157,7 +157,7 @@ test('a nested fix-up patches the pointer inside its parent buffer, and is resto
     dupCloexec: (fd) => fd,
     addressOf: () => BASE,
   };
-  host = new SyscallHost(native);
+  host = new SyscallHost(native, { zeroCopy: false });
   const core = new Core({ host });
   const attr = (core.malloc(320) + 7) & ~7;
   const info = core.malloc(32);
