@@ -14,8 +14,10 @@ import type { PreparedRequest } from '../bridge/host.js';
 import {
   TSBPF_MAP_FD_VALUES,
   TSBPF_MAP_OP_DELETE,
+  TSBPF_MAP_OP_FIRST_KEY,
   TSBPF_MAP_OP_LOOKUP,
   TSBPF_MAP_OP_LOOKUP_AND_DELETE,
+  TSBPF_MAP_OP_NEXT_KEY,
   TSBPF_MAP_OP_UPDATE,
   TSBPF_MAP_KEYLESS,
   TSBPF_MAP_PERCPU,
@@ -298,6 +300,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
   #h: number;
   readonly #keyPtr: number;
   readonly #valuePtr: number;
+  readonly #nextKeyPtr: number;
   /** Bytes of a whole value as passed here: valueSize x valuesPerElement. */
   readonly #valueLen: number;
   readonly #traits: number;
@@ -330,6 +333,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     handles.register(this, { core: c, h }, this);
     this.#keyPtr = c.u32(h, H.key);
     this.#valuePtr = c.u32(h, H.value);
+    this.#nextKeyPtr = c.u32(h, H.next_key);
     this.#traits = c.u32(h, H.traits);
     this.valuesPerElement = c.u32(h, H.n_values);
     this.#valueLen = meta.valueSize * this.valuesPerElement;
@@ -513,10 +517,10 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     return out === undefined ? this.#getValue(LOOKUP) : this.#copyValue(out, LOOKUP);
   }
 
-  /** True when `key` has a value. */
-  has(key: K | Uint8Array): boolean {
-    if (this.#traits & TSBPF_MAP_VALUE_IN) return this.contains(key as unknown as V);
-    return this.lookup(key) !== undefined;
+  /** True when `key` has a value. For a bloom filter: {@link contains} of the value. */
+  has(key: K | V | Uint8Array): boolean {
+    if (this.#traits & TSBPF_MAP_VALUE_IN) return this.contains(key as V);
+    return this.lookup(key as K) !== undefined;
   }
 
   /**
@@ -556,13 +560,13 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
 
   /** The key after `key` (the first key without one), or undefined after the last. Requires Linux 4.12 for the first key. */
   nextKey(key?: K | Uint8Array): K | undefined {
-    const h = this.#live();
+    this.#live();
     if (this.#traits & TSBPF_MAP_KEYLESS) throw this.#keyless(NEXT_KEY, 'pop()');
     if (key !== undefined) this.#putKey(key, NEXT_KEY);
-    const r = this.#fn.tsbpf_map__next_key(h as Ptr<'tsbpf_map'>, key === undefined ? 1 : 0);
+    const r = this.#op(key === undefined ? TSBPF_MAP_OP_FIRST_KEY : TSBPF_MAP_OP_NEXT_KEY, 0);
     if (r === -ENOENT) return undefined;
-    if (r !== 0) throw this.#error(r);
-    return this.#getKey(this.#keyPtr, NEXT_KEY);
+    if (r !== 0) throw this.#lastError;
+    return this.#getKey(this.#nextKeyPtr, NEXT_KEY);
   }
 
   // ---- queues, stacks, bloom filters ------------------------------------------------------
@@ -617,35 +621,64 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
    * start over (the kernel's rule), so delete after walking, or use lookupAndDeleteBatch.
    */
   *keys(): Generator<K, void, undefined> {
-    const saved = new Uint8Array(this.keySize);
-    for (let first = 1; ; first = 0) {
-      const h = this.#live();
-      if (!first) copyBytes(this.#core.mem.u8, this.#keyPtr, saved, 0, saved.length);
-      const r = this.#fn.tsbpf_map__next_key(h as Ptr<'tsbpf_map'>, first);
-      if (r === -ENOENT) return;
-      if (r !== 0) throw this.#error(r);
-      copyBytes(saved, 0, this.#core.mem.u8, this.#keyPtr, saved.length);
-      yield this.#getKey(this.#keyPtr, NEXT_KEY);
-    }
+    const walk = this.#walk(false);
+    for (let k = walk.next(); k !== undefined; k = walk.next()) yield this.#getKey(this.#keyPtr, NEXT_KEY);
   }
 
-  /** Every [key, value] pair, by next-key and lookup (two requests per entry). */
+  /** Every [key, value] pair, by next-key and lookup (two requests per entry, as in C). */
   *entries(): Generator<[K, V], void, undefined> {
-    const saved = new Uint8Array(this.keySize);
-    for (let first = 1; ; first = 0) {
-      const h = this.#live();
-      if (!first) copyBytes(this.#core.mem.u8, this.#keyPtr, saved, 0, saved.length);
-      const r = this.#fn.tsbpf_map__next_entry(h as Ptr<'tsbpf_map'>, first);
-      if (r === -ENOENT) return;
-      if (r !== 0) throw this.#error(r);
-      copyBytes(saved, 0, this.#core.mem.u8, this.#keyPtr, saved.length);
-      yield [this.#getKey(this.#keyPtr, NEXT_KEY), this.#getValue(LOOKUP)];
-    }
+    const walk = this.#walk(true);
+    while (walk.next() !== undefined) yield [this.#getKey(this.#keyPtr, NEXT_KEY), this.#getValue(LOOKUP)];
   }
 
-  /** Every value, in key order of {@link keys}. */
+  /** Every value, in the order of {@link keys}. */
   *values(): Generator<V, void, undefined> {
-    for (const [, v] of this.entries()) yield v;
+    const walk = this.#walk(true);
+    while (walk.next() !== undefined) yield this.#getValue(LOOKUP);
+  }
+
+  /**
+   * A walk over the keys: each next() leaves the current key in the handle's key buffer
+   * (and its value in the value buffer when `values`), or returns undefined at the end.
+   * The walk keeps its position itself, so other operations may run between steps.
+   */
+  #walk(values: boolean): { next(): true | undefined } {
+    const ks = this.keySize;
+    const at = new Uint8Array(ks);
+    let started = false;
+    let done = false;
+    return {
+      next: (): true | undefined => {
+        if (done) return undefined;
+        this.#live();
+        if (this.#traits & TSBPF_MAP_KEYLESS) throw this.#keyless(NEXT_KEY, 'pop()');
+        const u8 = this.#core.mem.u8;
+        // Keys deleted between next-key and lookup are skipped; a map that keeps changing
+        // under the walk ends it with an error instead of looping.
+        for (let skips = 0; skips < 1_000_000; skips++) {
+          let r: number;
+          if (started) {
+            copyBytes(u8, this.#keyPtr, at, 0, ks);
+            r = this.#op(TSBPF_MAP_OP_NEXT_KEY, 0);
+          } else {
+            r = this.#op(TSBPF_MAP_OP_FIRST_KEY, 0);
+          }
+          if (r === -ENOENT) {
+            done = true;
+            return undefined;
+          }
+          if (r !== 0) throw this.#lastError;
+          started = true;
+          copyBytes(at, 0, u8, this.#nextKeyPtr, ks);
+          copyBytes(u8, this.#keyPtr, u8, this.#nextKeyPtr, ks);
+          if (!values) return true;
+          r = this.#op(TSBPF_MAP_OP_LOOKUP, 0);
+          if (r === 0) return true;
+          if (r !== -ENOENT) throw this.#lastError;
+        }
+        throw new BpfError({ command: NEXT_KEY, errno: 11 /* EAGAIN */, reason: 'the map changed under the walk: a million keys in a row vanished' });
+      },
+    };
   }
 
   [Symbol.iterator](): Generator<[K, V], void, undefined> {
@@ -789,6 +822,10 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
         return fn.tsbpf_map__update(h, flags);
       case TSBPF_MAP_OP_DELETE:
         return fn.tsbpf_map__delete(h);
+      case TSBPF_MAP_OP_NEXT_KEY:
+        return fn.tsbpf_map__next_key(h, 0);
+      case TSBPF_MAP_OP_FIRST_KEY:
+        return fn.tsbpf_map__next_key(h, 1);
       default:
         return fn.tsbpf_map__lookup_and_delete(h, flags);
     }
@@ -834,11 +871,11 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
   }
 
   #keyless(cmd: string, instead: string): BpfError {
-    return invalid(cmd, `${MapTypeNames[this.type] ?? `map type ${this.type}`} maps have no keys: use ${instead}`);
+    return invalid(cmd, `${typeName(this.type)} maps have no keys: use ${instead}`);
   }
 
   #keyed(cmd: string, op: string): BpfError {
-    return invalid(cmd, `${op}() is for ${op === 'contains' ? 'bloom filters' : op === 'push' ? 'queues, stacks and bloom filters' : 'queues and stacks'}, not ${MapTypeNames[this.type] ?? `map type ${this.type}`} maps`);
+    return invalid(cmd, `${op}() is for ${op === 'contains' ? 'bloom filters' : op === 'push' ? 'queues, stacks and bloom filters' : 'queues and stacks'}, not ${typeName(this.type)} maps`);
   }
 
   #putKey(key: K | Uint8Array, cmd: string): void {
@@ -999,6 +1036,12 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     values.set(u8.subarray(vp, vp + n * vl));
     return n;
   }
+}
+
+/** The kernel's short name of a map type, as messages use it: 'percpu_hash'. */
+function typeName(type: number): string {
+  const name = MapTypeNames[type];
+  return name ? name.replace(/^BPF_MAP_TYPE_/, '').toLowerCase() : `type ${type}`;
 }
 
 function flagsArg(cmd: string, flags: number): number {

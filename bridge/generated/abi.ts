@@ -38,6 +38,8 @@ export const TSBPF_MAP_OP_LOOKUP = 0;
 export const TSBPF_MAP_OP_UPDATE = 1;
 export const TSBPF_MAP_OP_DELETE = 2;
 export const TSBPF_MAP_OP_LOOKUP_AND_DELETE = 3;
+export const TSBPF_MAP_OP_NEXT_KEY = 4;
+export const TSBPF_MAP_OP_FIRST_KEY = 5;
 export const TSBPF_OBJ_PROG = 0;
 export const TSBPF_OBJ_MAP = 1;
 export const TSBPF_OBJ_BTF = 2;
@@ -120,7 +122,7 @@ export const tsbpf_map_info = {
 /** struct tsbpf_map (map.h) */
 export const tsbpf_map = {
   $name: 'tsbpf_map',
-  $size: 64,
+  $size: 68,
   fd: { off: 0, kind: 'u32', count: 0 },
   map_type: { off: 4, kind: 'u32', count: 0 },
   key_size: { off: 8, kind: 'u32', count: 0 },
@@ -130,13 +132,14 @@ export const tsbpf_map = {
   traits: { off: 24, kind: 'u32', count: 0 },
   key: { off: 28, kind: 'ptr', count: 0 },
   value: { off: 32, kind: 'ptr', count: 0 },
-  batch_cap: { off: 36, kind: 'u32', count: 0 },
-  batch_keys: { off: 40, kind: 'ptr', count: 0 },
-  batch_values: { off: 44, kind: 'ptr', count: 0 },
-  batch_token_size: { off: 48, kind: 'u32', count: 0 },
-  batch_token: { off: 52, kind: 'ptr', count: 0 },
-  batch_count: { off: 56, kind: 'u32', count: 0 },
-  batch_done: { off: 60, kind: 'u32', count: 0 },
+  next_key: { off: 36, kind: 'ptr', count: 0 },
+  batch_cap: { off: 40, kind: 'u32', count: 0 },
+  batch_keys: { off: 44, kind: 'ptr', count: 0 },
+  batch_values: { off: 48, kind: 'ptr', count: 0 },
+  batch_token_size: { off: 52, kind: 'u32', count: 0 },
+  batch_token: { off: 56, kind: 'ptr', count: 0 },
+  batch_count: { off: 60, kind: 'u32', count: 0 },
+  batch_done: { off: 64, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_map_request (map.h) */
@@ -246,7 +249,6 @@ export interface CoreFunctions {
   tsbpf_map__delete(map: Ptr<'tsbpf_map'>): number;
   tsbpf_map__lookup_and_delete(map: Ptr<'tsbpf_map'>, flags: number): number;
   tsbpf_map__next_key(map: Ptr<'tsbpf_map'>, first: number): number;
-  tsbpf_map__next_entry(map: Ptr<'tsbpf_map'>, first: number): number;
   tsbpf_map__prepare(map: Ptr<'tsbpf_map'>, op: number, flags: number): Ptr<'tsbpf_map_request'>;
   tsbpf_map__explain(map: Ptr<'tsbpf_map'>, op: number, err: number): number;
   tsbpf_map__batch_reserve(map: Ptr<'tsbpf_map'>, count: number): number;
@@ -284,7 +286,6 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_map__delete',
   'tsbpf_map__lookup_and_delete',
   'tsbpf_map__next_key',
-  'tsbpf_map__next_entry',
   'tsbpf_map__prepare',
   'tsbpf_map__explain',
   'tsbpf_map__batch_reserve',

@@ -231,14 +231,14 @@ struct tsbpf_map *tsbpf_map__new(uint32_t fd, uint32_t map_type, uint32_t key_si
 	m->kvalue_len = kernel_len;
 	/* Never zero-sized, so that every buffer has an address; 8-aligned for the host's word copies. */
 	m->pub.key = calloc(1, key_size + 8);
-	m->next_key = calloc(1, key_size + 8);
+	m->pub.next_key = calloc(1, key_size + 8);
 	m->pub.value = calloc(1, user_len + 8);
 	m->kvalue = stride == value_size ? m->pub.value : calloc(1, kernel_len + 8);
 	/* Hash maps resume from a u32 bucket index, the others from a key. */
 	m->pub.batch_token_size = key_size > 8 ? key_size : 8;
 	m->pub.batch_token = calloc(1, m->pub.batch_token_size);
 	m->out_token = calloc(1, m->pub.batch_token_size);
-	if (!m->pub.key || !m->next_key || !m->pub.value || !m->kvalue || !m->pub.batch_token || !m->out_token) {
+	if (!m->pub.key || !m->pub.next_key || !m->pub.value || !m->kvalue || !m->pub.batch_token || !m->out_token) {
 		tsbpf_map__free(&m->pub);
 		goto nomem;
 	}
@@ -257,7 +257,7 @@ void tsbpf_map__free(struct tsbpf_map *map)
 	if (map_padded(m))
 		free(m->kvalue);
 	free(m->pub.key);
-	free(m->next_key);
+	free(m->pub.next_key);
 	free(m->pub.value);
 	free(m->pub.batch_token);
 	free(m->out_token);

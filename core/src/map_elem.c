@@ -11,6 +11,8 @@ static const enum bpf_cmd op_cmd[] = {
 	[TSBPF_MAP_OP_UPDATE] = BPF_MAP_UPDATE_ELEM,
 	[TSBPF_MAP_OP_DELETE] = BPF_MAP_DELETE_ELEM,
 	[TSBPF_MAP_OP_LOOKUP_AND_DELETE] = BPF_MAP_LOOKUP_AND_DELETE_ELEM,
+	[TSBPF_MAP_OP_NEXT_KEY] = BPF_MAP_GET_NEXT_KEY,
+	[TSBPF_MAP_OP_FIRST_KEY] = BPF_MAP_GET_NEXT_KEY,
 };
 
 static const char *op_name(const struct map_priv *m, uint32_t op)
@@ -24,6 +26,9 @@ static const char *op_name(const struct map_priv *m, uint32_t op)
 		return keyless ? "push" : "update";
 	case TSBPF_MAP_OP_DELETE:
 		return "delete";
+	case TSBPF_MAP_OP_NEXT_KEY:
+	case TSBPF_MAP_OP_FIRST_KEY:
+		return "next key";
 	default:
 		return keyless ? "pop" : "lookup and delete";
 	}
@@ -32,6 +37,14 @@ static const char *op_name(const struct map_priv *m, uint32_t op)
 /* Builds the request of an element operation on the handle's key and kernel-layout value. */
 static void elem_build(struct tsbpf_request *req, const struct map_priv *m, uint32_t op, uint32_t flags)
 {
+	if (op == TSBPF_MAP_OP_NEXT_KEY || op == TSBPF_MAP_OP_FIRST_KEY) {
+		tsbpf_request_init(req, offsetofend(union bpf_attr, next_key));
+		req->attr.map_fd = m->pub.fd;
+		if (op == TSBPF_MAP_OP_NEXT_KEY)
+			REQ_PTR(req, key, m->pub.key, m->pub.key_size, TSBPF_FIXUP_IN);
+		REQ_PTR(req, next_key, m->pub.next_key, m->pub.key_size, TSBPF_FIXUP_OUT);
+		return;
+	}
 	/* Delete's last field is the key: older kernels refuse a larger attr. */
 	tsbpf_request_init(req, op == TSBPF_MAP_OP_DELETE ? offsetofend(union bpf_attr, key)
 							  : offsetofend(union bpf_attr, flags));
@@ -58,6 +71,8 @@ static int32_t elem_op(struct tsbpf_map *map, uint32_t op, uint32_t flags)
 	int32_t ret;
 
 	tsbpf_begin(op_cmd[op]);
+	if ((op == TSBPF_MAP_OP_NEXT_KEY || op == TSBPF_MAP_OP_FIRST_KEY) && m->pub.traits & TSBPF_MAP_KEYLESS)
+		return tsbpf_error(-EINVAL, "%s maps have no keys to walk", map_type_name(m->pub.map_type));
 	if (op == TSBPF_MAP_OP_UPDATE && map_padded(m))
 		map_values_spread(m, m->kvalue, m->pub.value, 1);
 	elem_build(&req, m, op, flags);
@@ -103,8 +118,12 @@ const struct tsbpf_map_request *tsbpf_map__prepare(struct tsbpf_map *map, uint32
 		tsbpf_error(-EINVAL, "unknown map operation %u", op);
 		return NULL;
 	}
+	if ((op == TSBPF_MAP_OP_NEXT_KEY || op == TSBPF_MAP_OP_FIRST_KEY) && m->pub.traits & TSBPF_MAP_KEYLESS) {
+		tsbpf_error(-EINVAL, "%s maps have no keys to walk", map_type_name(m->pub.map_type));
+		return NULL;
+	}
 	/* Padded per-CPU values need the core on every call. */
-	if (map_padded(m)) {
+	if (map_padded(m) && op != TSBPF_MAP_OP_NEXT_KEY && op != TSBPF_MAP_OP_FIRST_KEY) {
 		tsbpf_error(-EOPNOTSUPP, "values of this map need converting on every call");
 		return NULL;
 	}
@@ -127,54 +146,7 @@ int32_t tsbpf_map__explain(struct tsbpf_map *map, uint32_t op, int32_t err)
 	return map_op_error(m, err, op_name(m, op), NULL);
 }
 
-/* BPF_MAP_GET_NEXT_KEY from `key` (NULL: the first key) into next_key, then into key. */
-static int32_t next_key(struct map_priv *m, bool first)
-{
-	struct tsbpf_request req;
-	int32_t ret;
-
-	tsbpf_request_init(&req, offsetofend(union bpf_attr, next_key));
-	req.attr.map_fd = m->pub.fd;
-	if (!first)
-		REQ_PTR(&req, key, m->pub.key, m->pub.key_size, TSBPF_FIXUP_IN);
-	REQ_PTR(&req, next_key, m->next_key, m->pub.key_size, TSBPF_FIXUP_OUT);
-	ret = tsbpf_request_send(&req, BPF_MAP_GET_NEXT_KEY);
-	if (ret < 0)
-		return ret == -ENOENT ? ret : map_op_error(m, ret, "next key", NULL);
-	memcpy(m->pub.key, m->next_key, m->pub.key_size);
-	return 0;
-}
-
 int32_t tsbpf_map__next_key(struct tsbpf_map *map, uint32_t first)
 {
-	struct map_priv *m = map_priv(map);
-
-	tsbpf_begin(BPF_MAP_GET_NEXT_KEY);
-	if (m->pub.traits & TSBPF_MAP_KEYLESS)
-		return tsbpf_error(-EINVAL, "%s maps have no keys to walk", map_type_name(m->pub.map_type));
-	return next_key(m, first);
-}
-
-/* A walk gives up after this many keys in a row vanish between next-key and lookup. */
-#define NEXT_ENTRY_MAX_SKIPS 1000000
-
-int32_t tsbpf_map__next_entry(struct tsbpf_map *map, uint32_t first)
-{
-	struct map_priv *m = map_priv(map);
-	int32_t ret;
-
-	tsbpf_begin(BPF_MAP_GET_NEXT_KEY);
-	if (m->pub.traits & TSBPF_MAP_KEYLESS)
-		return tsbpf_error(-EINVAL, "%s maps have no keys to walk", map_type_name(m->pub.map_type));
-	for (uint32_t skips = 0; skips < NEXT_ENTRY_MAX_SKIPS; skips++) {
-		ret = next_key(m, first && skips == 0);
-		if (ret < 0)
-			return ret;
-		ret = elem_op(map, TSBPF_MAP_OP_LOOKUP, 0);
-		if (ret != -ENOENT)
-			return ret;
-		/* Deleted since next-key returned it: move on from it. */
-		tsbpf_begin(BPF_MAP_GET_NEXT_KEY);
-	}
-	return tsbpf_error(-EAGAIN, "the map changed under the walk: %u keys in a row vanished", NEXT_ENTRY_MAX_SKIPS);
+	return elem_op(map, first ? TSBPF_MAP_OP_FIRST_KEY : TSBPF_MAP_OP_NEXT_KEY, 0);
 }

@@ -13,7 +13,6 @@ struct map_priv {
 	uint32_t stride;      /* bytes of one value slot in the kernel's layout */
 	uint32_t kvalue_len;  /* bytes of one whole value in the kernel's layout */
 	uint8_t *kvalue;      /* == pub.value unless per-CPU slots need padding */
-	uint8_t *next_key;
 	uint8_t *out_token;
 	struct tsbpf_buf keys, values, kvalues;
 	struct tsbpf_request req;           /* the last prepared request */

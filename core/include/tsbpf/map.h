@@ -74,7 +74,7 @@ enum tsbpf_map_trait {
 
 /*
  * A map handle. The host reads it and writes only the buffers: key, value,
- * batch_keys, batch_values and batch_token. Pointers stay valid until the next
+ * batch_keys, batch_values and batch_token (next_key is the kernel's output). Pointers stay valid until the next
  * batch call (which may move the batch buffers) or tsbpf_map__free.
  */
 struct tsbpf_map {
@@ -87,6 +87,7 @@ struct tsbpf_map {
 	uint32_t traits;
 	uint8_t *key;
 	uint8_t *value;
+	uint8_t *next_key;
 	uint32_t batch_cap;
 	uint8_t *batch_keys;
 	uint8_t *batch_values;
@@ -113,11 +114,8 @@ TSBPF_API int32_t tsbpf_map__update(struct tsbpf_map *map, uint32_t flags);
 TSBPF_API int32_t tsbpf_map__delete(struct tsbpf_map *map);
 /* Lookup and delete (pop for queues and stacks). Hash maps need Linux 5.14. */
 TSBPF_API int32_t tsbpf_map__lookup_and_delete(struct tsbpf_map *map, uint32_t flags);
-/* The key after map->key (the first key when `first`), written into map->key. */
+/* The key after map->key (the first key when `first`), written into map->next_key. */
 TSBPF_API int32_t tsbpf_map__next_key(struct tsbpf_map *map, uint32_t first);
-/* Next key, then its value: advances map->key and fills map->value. Keys that
- * vanish between the two requests are skipped. */
-TSBPF_API int32_t tsbpf_map__next_entry(struct tsbpf_map *map, uint32_t first);
 
 /* Element operations, for tsbpf_map__prepare and tsbpf_map__explain. */
 enum tsbpf_map_op {
@@ -125,6 +123,8 @@ enum tsbpf_map_op {
 	TSBPF_MAP_OP_UPDATE = 1,
 	TSBPF_MAP_OP_DELETE = 2,
 	TSBPF_MAP_OP_LOOKUP_AND_DELETE = 3,
+	TSBPF_MAP_OP_NEXT_KEY = 4,  /* key -> next_key */
+	TSBPF_MAP_OP_FIRST_KEY = 5, /* the first key -> next_key */
 };
 
 /* A request the core built for the host to validate once and replay. */
