@@ -631,6 +631,15 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     while (walk.next() !== undefined) yield [this.#getKey(this.#keyPtr, NEXT_KEY), this.#getValue(LOOKUP)];
   }
 
+  /**
+   * Calls `fn(value, key, map)` for every entry, as Map.prototype.forEach does: the same
+   * walk as {@link entries} without an iterator object and a pair per entry.
+   */
+  forEach(fn: (value: V, key: K, map: this) => void): void {
+    const walk = this.#walk(true);
+    while (walk.next() !== undefined) fn(this.#getValue(LOOKUP), this.#getKey(this.#keyPtr, NEXT_KEY), this);
+  }
+
   /** Every value, in the order of {@link keys}. */
   *values(): Generator<V, void, undefined> {
     const walk = this.#walk(true);

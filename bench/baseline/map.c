@@ -1,14 +1,18 @@
 /*
  * Raw C baseline for bench/map.bench.ts: the same bpf(2) requests, made the way a
- * careful C program makes them (attr on the stack, zeroed per call, no library).
+ * careful C program makes them (attr on the stack, zeroed per call, no library), and
+ * measured the same way: each op runs in REPS slices and reports its fastest slice.
  * A u32 -> u64 hash and array, as a counter map would be.
  */
 #include <errno.h>
 
 #include "bench.h"
 
-#define BIG 65536	/* entries of the map batch_lookup and iterate walk */
-#define BATCH 4096	/* entries per batch request */
+#define REPS 5
+#define BIG 65536  /* entries of the map batch_lookup and iterate walk */
+#define BATCH 4096 /* entries per batch request */
+
+static volatile uint64_t sink;
 
 static int create(enum bpf_map_type type, unsigned int max_entries)
 {
@@ -45,71 +49,76 @@ static long next_key(int fd, const void *key, void *next)
 	return sys_bpf(BPF_MAP_GET_NEXT_KEY, &a, sizeof(a));
 }
 
-int main(int argc, char **argv)
+/* One slice of each op; each returns how many ops it did. */
+static int hash_fd, array_fd;
+static long per, sweeps, creates;
+
+static long hash_update(void)
 {
-	long n = iterations(argc, argv, 200000);
-	volatile uint64_t sink = 0;
-	uint32_t key, keys[BATCH], token = 0;
-	uint64_t value, values[BATCH], t0;
-	int hash = create(BPF_MAP_TYPE_HASH, BIG), array = create(BPF_MAP_TYPE_ARRAY, 1024);
+	for (long i = 0; i < per; i++) {
+		uint32_t key = (uint32_t)(i & 1023);
+		uint64_t value = (uint64_t)i;
 
-	if (hash < 0 || array < 0)
-		die("BPF_MAP_CREATE");
-
-	t0 = now_ns();
-	for (long i = 0; i < n; i++) {
-		key = (uint32_t)(i & 1023);
-		value = (uint64_t)i;
-		if (elem(BPF_MAP_UPDATE_ELEM, hash, &key, &value, BPF_ANY))
+		if (elem(BPF_MAP_UPDATE_ELEM, hash_fd, &key, &value, BPF_ANY))
 			die("BPF_MAP_UPDATE_ELEM");
 	}
-	report("hash_update", n, now_ns() - t0);
+	return per;
+}
 
-	t0 = now_ns();
-	for (long i = 0; i < n; i++) {
-		key = (uint32_t)(i & 1023);
-		if (elem(BPF_MAP_LOOKUP_ELEM, hash, &key, &value, 0))
+static long lookup(int fd)
+{
+	for (long i = 0; i < per; i++) {
+		uint32_t key = (uint32_t)(i & 1023);
+		uint64_t value;
+
+		if (elem(BPF_MAP_LOOKUP_ELEM, fd, &key, &value, 0))
 			die("BPF_MAP_LOOKUP_ELEM");
 		sink += value;
 	}
-	report("hash_lookup", n, now_ns() - t0);
+	return per;
+}
 
-	t0 = now_ns();
-	for (long i = 0; i < n; i++) {
-		key = (uint32_t)(i & 1023);
-		if (elem(BPF_MAP_LOOKUP_ELEM, array, &key, &value, 0))
-			die("BPF_MAP_LOOKUP_ELEM");
-		sink += value;
-	}
-	report("array_lookup", n, now_ns() - t0);
+static long hash_lookup(void)
+{
+	return lookup(hash_fd);
+}
 
-	/* One op: delete a key, then insert it again. */
-	t0 = now_ns();
-	for (long i = 0; i < n / 2; i++) {
-		key = (uint32_t)(i & 1023);
-		value = (uint64_t)i;
-		if (elem(BPF_MAP_DELETE_ELEM, hash, &key, NULL, 0) ||
-		    elem(BPF_MAP_UPDATE_ELEM, hash, &key, &value, BPF_NOEXIST))
+static long array_lookup(void)
+{
+	return lookup(array_fd);
+}
+
+/* One op: delete a key, then insert it again. */
+static long hash_delete_insert(void)
+{
+	for (long i = 0; i < per / 2; i++) {
+		uint32_t key = (uint32_t)(i & 1023);
+		uint64_t value = (uint64_t)i;
+
+		if (elem(BPF_MAP_DELETE_ELEM, hash_fd, &key, NULL, 0) ||
+		    elem(BPF_MAP_UPDATE_ELEM, hash_fd, &key, &value, BPF_NOEXIST))
 			die("delete/insert");
 	}
-	report("hash_delete_insert", n / 2, now_ns() - t0);
+	return per / 2;
+}
 
-	/* Fill the big map, then walk it in batches: ns per element. */
-	for (key = 0; key < BIG; key++) {
-		value = key;
-		if (elem(BPF_MAP_UPDATE_ELEM, hash, &key, &value, BPF_ANY))
-			die("fill");
-	}
-	long rounds = n / 5000 > 0 ? n / 5000 : 1, elements = 0;
-	t0 = now_ns();
-	for (long r = 0; r < rounds; r++) {
-		union bpf_attr a;
+/* Whole sweeps of the big map in batches: elements done. */
+static long batch_lookup(void)
+{
+	static uint32_t keys[BATCH];
+	static uint64_t values[BATCH];
+	long elements = 0;
+
+	for (long s = 0; s < sweeps; s++) {
+		uint32_t token = 0;
 		int first = 1;
 		long ret;
 
 		do {
+			union bpf_attr a;
+
 			memset(&a, 0, sizeof(a));
-			a.batch.map_fd = hash;
+			a.batch.map_fd = hash_fd;
 			a.batch.in_batch = first ? 0 : (uintptr_t)&token;
 			a.batch.out_batch = (uintptr_t)&token;
 			a.batch.keys = (uintptr_t)keys;
@@ -124,29 +133,30 @@ int main(int argc, char **argv)
 			first = 0;
 		} while (ret == 0);
 	}
-	report("batch_lookup", elements, now_ns() - t0);
+	return elements;
+}
 
-	/* Walk with next-key + lookup: ns per element. */
-	rounds = n / 50000 > 0 ? n / 50000 : 1;
-	elements = 0;
-	t0 = now_ns();
-	for (long r = 0; r < rounds; r++) {
-		uint32_t cur, next;
-		int first = 1;
+/* One walk with next-key + lookup: elements done. */
+static long iterate(void)
+{
+	uint32_t cur, next;
+	uint64_t value;
+	long elements = 0;
+	int first = 1;
 
-		while (next_key(hash, first ? NULL : &cur, &next) == 0) {
-			if (elem(BPF_MAP_LOOKUP_ELEM, hash, &next, &value, 0) == 0)
-				sink += value;
-			cur = next;
-			first = 0;
-			elements++;
-		}
+	while (next_key(hash_fd, first ? NULL : &cur, &next) == 0) {
+		if (elem(BPF_MAP_LOOKUP_ELEM, hash_fd, &next, &value, 0) == 0)
+			sink += value;
+		cur = next;
+		first = 0;
+		elements++;
 	}
-	report("iterate", elements, now_ns() - t0);
+	return elements;
+}
 
-	/* Create and close a 1024-entry hash. */
-	long creates = n / 20;
-	t0 = now_ns();
+/* Create and close a 1024-entry hash. */
+static long create_map(void)
+{
 	for (long i = 0; i < creates; i++) {
 		int fd = create(BPF_MAP_TYPE_HASH, 1024);
 
@@ -154,8 +164,52 @@ int main(int argc, char **argv)
 			die("BPF_MAP_CREATE");
 		close(fd);
 	}
-	report("create_map", creates, now_ns() - t0);
-	close(hash);
-	close(array);
-	return (int)(sink & 0);
+	return creates;
+}
+
+static void measure(const char *op, long (*slice)(void))
+{
+	double best = 1e300;
+	long total = 0;
+
+	for (int r = 0; r < REPS; r++) {
+		uint64_t t0 = now_ns();
+		long ops = slice();
+		double ns = (double)(now_ns() - t0) / (double)ops;
+
+		if (ns < best)
+			best = ns;
+		total += ops;
+	}
+	printf("op=%s n=%ld ns_per_op=%.1f\n", op, total, best);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	long n = iterations(argc, argv, 200000);
+
+	per = n / REPS;
+	sweeps = n / 25000 > 0 ? n / 25000 : 1;
+	creates = n / 100 > 0 ? n / 100 : 1;
+	hash_fd = create(BPF_MAP_TYPE_HASH, BIG);
+	array_fd = create(BPF_MAP_TYPE_ARRAY, 1024);
+	if (hash_fd < 0 || array_fd < 0)
+		die("BPF_MAP_CREATE");
+	measure("hash_update", hash_update);
+	measure("hash_lookup", hash_lookup);
+	measure("array_lookup", array_lookup);
+	measure("hash_delete_insert", hash_delete_insert);
+	for (uint32_t key = 0; key < BIG; key++) {
+		uint64_t value = key;
+
+		if (elem(BPF_MAP_UPDATE_ELEM, hash_fd, &key, &value, BPF_ANY))
+			die("fill");
+	}
+	measure("batch_lookup", batch_lookup);
+	measure("iterate", iterate);
+	measure("create_map", create_map);
+	close(hash_fd);
+	close(array_fd);
+	return 0;
 }
