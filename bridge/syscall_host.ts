@@ -228,6 +228,7 @@ class Replay implements PreparedRequest {
   private readonly addr: number;
   private readonly size: number;
   private view: Uint8Array | undefined;
+  private readonly native: Native;
   private readonly offsets: number[] = [];
   private readonly ptrs: number[] = [];
 
@@ -239,6 +240,7 @@ class Replay implements PreparedRequest {
     f: Fixups,
   ) {
     this.size = attr.length;
+    this.native = host.native;
     this.attr = new ArrayBuffer(align8(attr.length));
     new Uint8Array(this.attr).set(attr);
     this.a32 = new Uint32Array(this.attr);
@@ -263,8 +265,7 @@ class Replay implements PreparedRequest {
   }
 
   run(): number {
-    const view = this.mem.u8;
-    if (view !== this.view) this.rebase(view);
-    return this.host.native.bpf(this.cmd, this.addr, this.size);
+    if (this.mem.u8 !== this.view) this.rebase(this.mem.u8);
+    return this.native.bpf(this.cmd, this.addr, this.size);
   }
 }

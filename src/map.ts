@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Core } from '../bridge/core.js';
+import type { WasmMemory } from '../bridge/memory.js';
 import type { PreparedRequest } from '../bridge/host.js';
 import {
   TSBPF_MAP_FD_VALUES,
@@ -296,6 +297,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
   /** The codec of one value (one CPU's, for per-CPU maps). */
   readonly valueCodec: Codec<unknown>;
   readonly #core: Core;
+  readonly #mem: WasmMemory;
   readonly #fn: CoreFunctions;
   #h: number;
   readonly #keyPtr: number;
@@ -322,6 +324,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     this.flags = meta.flags;
     this.name = meta.name;
     this.#core = c;
+    this.#mem = c.mem;
     this.#fn = c.fn;
     const h = c.fn.tsbpf_map__new(fd, meta.type, meta.keySize, meta.valueSize, meta.maxEntries, possibleCpus()) >>> 0;
     if (h === 0) {
@@ -888,21 +891,21 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
   }
 
   #putKey(key: K | Uint8Array, cmd: string): void {
-    const u8 = this.#core.mem.u8;
+    const mem = this.#mem;
     if (key instanceof Uint8Array) {
       if (key.length !== this.keySize) throw sizeError(cmd, 'key', key.length, this.keySize, 'keySize');
-      copyBytes(u8, this.#keyPtr, key, 0, key.length);
+      copyBytes(mem.u8, this.#keyPtr, key, 0, key.length);
       return;
     }
     try {
-      this.#kc.encode(key, this.#core.mem.dv, u8, this.#keyPtr);
+      this.#kc.encode(key, mem.dv, mem.u8, this.#keyPtr);
     } catch (e) {
       throw codecError(cmd, 'key', e);
     }
   }
 
   #putValue(value: V | Uint8Array | FdHandle, at: number, cmd: string): void {
-    const mem = this.#core.mem;
+    const mem = this.#mem;
     if (value instanceof Uint8Array) {
       if (value.length !== this.#valueLen)
         throw sizeError(cmd, 'value', value.length, this.#valueLen, this.valuesPerElement > 1 ? `valueSize x ${this.valuesPerElement} CPUs` : 'valueSize');
@@ -923,7 +926,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
   }
 
   #getKey(at: number, cmd: string): K {
-    const mem = this.#core.mem;
+    const mem = this.#mem;
     try {
       return this.#kc.decode(mem.dv, mem.u8, at);
     } catch (e) {
@@ -932,7 +935,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
   }
 
   #getValue(cmd: string, at = this.#valuePtr): V {
-    const mem = this.#core.mem;
+    const mem = this.#mem;
     try {
       return this.#vc.decode(mem.dv, mem.u8, at);
     } catch (e) {
