@@ -342,6 +342,8 @@ kernelTest('info, ids, fromId, clone, pin and loadPinned agree on one map', (t) 
   m.unpin();
   t.false(existsSync(path));
   t.throws(() => BpfMap.fromId(0xfffffff0), { instanceOf: BpfError, code: 'ENOENT' } as never);
+  using numa = BpfMap.create({ type: MapType.Hash, keySize: 4, valueSize: 4, maxEntries: 4, numaNode: 0 });
+  t.is(numa.info().flags, MapFlags.NumaNode);
 });
 
 kernelTest('bpftool map dump agrees with entries() on a map filled by tsbpf', (t) => {

@@ -264,8 +264,8 @@ test('prepared requests: validated once, replayed with native pointers, refused 
     },
     close: () => 0,
     dupCloexec: (fd) => fd,
-    // Wasm memory sits at BASE; the replay's own attr copy at 0x500000.
-    addressOf: (buf) => (buf.byteLength > 1 << 16 ? BASE : ((replayAttr = buf), 0x500000)),
+    // Wasm memory sits at BASE (BASE + 1 MiB once it grew); the replay's own attr copy at 0x500000.
+    addressOf: (buf) => (buf.byteLength > 1 << 16 ? (buf.byteLength > 32 << 20 ? BASE + (1 << 20) : BASE) : ((replayAttr = buf), 0x500000)),
   };
   const host = new SyscallHost(native);
   const core = new Core({ host });
@@ -286,6 +286,9 @@ test('prepared requests: validated once, replayed with native pointers, refused 
   t.is(seen[0]!.attr!.getUint32(0, true), 7);
   t.is(seen[0]!.attr!.getBigUint64(8, true), BigInt(BASE + key), 'with the native address of the key');
   t.is(core.mem.dv.getBigUint64(attr + 8, true), BigInt(key), 'the core\'s attr is untouched');
+  core.malloc(48 << 20); // memory grows: a runtime may move it, so the replay asks again
+  t.is(p!.run(), -2);
+  t.is(seen[2]!.attr!.getBigUint64(8, true), BigInt(BASE + (1 << 20) + key), 'pointers follow the new base');
   write([[8, core.mem.byteLength - 2, 4, 1]]);
   t.throws(() => host.prepare(core.mem, 1, attr, 32, table, 1), { message: /outside Wasm memory/ });
   write([[8, key, 4, 1]]);
