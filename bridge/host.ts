@@ -24,6 +24,19 @@ export interface RawHost {
   close(fd: number): number;
   /** Duplicates an fd (close-on-exec, never below 3); returns the new fd or -errno. */
   dup(fd: number): number;
+  /**
+   * Validates a request once and returns a way to send it again and again without the
+   * core: for element operations whose attr stays the same while only the bytes of the
+   * buffers it points at change. Optional: hosts without it (the fake host) get every
+   * request through hostBpf. Returns undefined when this request cannot be prepared.
+   */
+  prepare?(mem: WasmMemory, cmd: number, attrPtr: number, attrSize: number, fixupsPtr: number, nFixups: number): PreparedRequest | undefined;
+}
+
+/** A validated request the host replays. */
+export interface PreparedRequest {
+  /** Sends the request; returns the syscall's result or -errno. */
+  run(): number;
 }
 
 /** A buffer a request points at: `data` is a live view into Wasm memory. */

@@ -15,6 +15,14 @@ export interface Native {
   addressOf(buffer: ArrayBuffer): number;
   /** setsockopt(fd, level, name, value, value.length); returns 0 or -errno. */
   setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
+  /** mmap(2) with the given address hint (0: any); returns the address or -errno. Optional:
+   *  a runtime without it cannot map BPF_F_MMAPABLE maps. */
+  mmap?(addr: number, length: number, prot: number, flags: number, fd: number, offset: number): number;
+  /** munmap(2); returns 0 or -errno. */
+  munmap?(addr: number, length: number): number;
+  /** An ArrayBuffer over `length` bytes of native memory at `addr`, without a copy. The
+   *  memory must stay mapped while the ArrayBuffer is reachable. */
+  view?(addr: number, length: number): ArrayBuffer;
 }
 
 import { createBunNative } from './native_bun.js';

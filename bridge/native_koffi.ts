@@ -33,6 +33,15 @@ export function createKoffiNative(): Native {
     value: Uint8Array,
     len: number,
   ) => number;
+  const mmap = libc.func('intptr_t mmap(intptr_t addr, size_t length, int prot, int flags, int fd, int64_t offset)') as (
+    addr: number,
+    length: number,
+    prot: number,
+    flags: number,
+    fd: number,
+    offset: number,
+  ) => number;
+  const munmap = libc.func('int munmap(intptr_t addr, size_t length)') as (addr: number, length: number) => number;
   // koffi.errno() keeps the last failure's value after a success, so read it only on -1.
   const check = (r: number): number => (r < 0 ? -koffi.errno() : r);
   return {
@@ -41,5 +50,9 @@ export function createKoffiNative(): Native {
     dupCloexec: (fd, minFd) => check(fcntl(fd, F_DUPFD_CLOEXEC, minFd)),
     addressOf: (buffer) => Number(koffi.address(buffer)),
     setsockopt: (fd, level, name, value) => check(setsockopt(fd, level, name, value, value.length)),
+    // MAP_FAILED is (void *)-1; every real address is positive in user space.
+    mmap: (addr, length, prot, flags, fd, offset) => check(mmap(addr, length, prot, flags, fd, offset)),
+    munmap: (addr, length) => check(munmap(addr, length)),
+    view: (addr, length) => koffi.view(addr, length),
   };
 }

@@ -75,6 +75,9 @@ export function adviceFor(command: string, code: string): string {
           '1 million with it), or sets a field this kernel is too old to know: split it with bpf-to-bpf calls or ' +
           'tail calls, or leave the newer option unset';
       if (command === 'BPF_PROG_TEST_RUN') return 'an input is larger than the kernel accepts (batchSize is at most 256)';
+      // Element commands: the map is full, or an index is past the end of an array.
+      if (command.startsWith('BPF_MAP_') && command !== 'BPF_MAP_CREATE')
+        return 'delete entries, raise maxEntries, or use an LRU map that evicts old entries';
       return 'the request is larger than this kernel accepts: a field may be newer than the kernel';
     case 'EINVAL':
       switch (command) {

@@ -10,3 +10,7 @@ export * as asm from './asm.js';
 export * as features from './features.js';
 export { BpfError, VerifierError, NotSupportedError, errnoName } from './errors.js';
 export { MapType, ProgramType, AttachType, LinkType, BpfCommand } from './generated/uapi.js';
+export { BpfMap, BatchCursor, MapFlags, UpdateFlags, possibleCpus } from './map.js';
+export type { MapSpec, MapInfo, OpenOptions, BatchEntries, PerCpuMapType } from './map.js';
+export * as codec from './codec.js';
+export type { Codec, LpmKey } from './codec.js';

@@ -183,6 +183,17 @@ export const TSBPF_INSNS_ALU32 = 8;
 export const TSBPF_TAG_SHA1 = 1;
 export const TSBPF_TAG_SHA256 = 2;
 export const TSBPF_INSN_TEXT_MAX = 160;
+export const TSBPF_MAP_NAME_LEN = 16;
+export const TSBPF_MAP_PERCPU = 1;
+export const TSBPF_MAP_FD_VALUES = 2;
+export const TSBPF_MAP_KEYLESS = 4;
+export const TSBPF_MAP_VALUE_IN = 8;
+export const TSBPF_MAP_OP_LOOKUP = 0;
+export const TSBPF_MAP_OP_UPDATE = 1;
+export const TSBPF_MAP_OP_DELETE = 2;
+export const TSBPF_MAP_OP_LOOKUP_AND_DELETE = 3;
+export const TSBPF_MAP_OP_NEXT_KEY = 4;
+export const TSBPF_MAP_OP_FIRST_KEY = 5;
 export const TSBPF_OBJ_PROG = 0;
 export const TSBPF_OBJ_MAP = 1;
 export const TSBPF_OBJ_BTF = 2;
@@ -314,6 +325,82 @@ export const tsbpf_decode_opts = {
   text: { off: 24, kind: 'ptr', count: 0 },
   text_len: { off: 28, kind: 'u32', count: 0 },
   error_index: { off: 32, kind: 'i32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_map_create_opts (map.h) */
+export const tsbpf_map_create_opts = {
+  $name: 'tsbpf_map_create_opts',
+  $size: 72,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  map_type: { off: 4, kind: 'u32', count: 0 },
+  key_size: { off: 8, kind: 'u32', count: 0 },
+  value_size: { off: 12, kind: 'u32', count: 0 },
+  max_entries: { off: 16, kind: 'u32', count: 0 },
+  map_flags: { off: 20, kind: 'u32', count: 0 },
+  inner_map_fd: { off: 24, kind: 'u32', count: 0 },
+  numa_node: { off: 28, kind: 'u32', count: 0 },
+  name: { off: 32, kind: 'ptr', count: 0 },
+  map_ifindex: { off: 36, kind: 'u32', count: 0 },
+  btf_fd: { off: 40, kind: 'u32', count: 0 },
+  btf_key_type_id: { off: 44, kind: 'u32', count: 0 },
+  btf_value_type_id: { off: 48, kind: 'u32', count: 0 },
+  btf_vmlinux_value_type_id: { off: 52, kind: 'u32', count: 0 },
+  pad: { off: 56, kind: 'u32', count: 0 },
+  map_extra: { off: 64, kind: 'u64', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_map_info (map.h) */
+export const tsbpf_map_info = {
+  $name: 'tsbpf_map_info',
+  $size: 72,
+  map_type: { off: 0, kind: 'u32', count: 0 },
+  id: { off: 4, kind: 'u32', count: 0 },
+  key_size: { off: 8, kind: 'u32', count: 0 },
+  value_size: { off: 12, kind: 'u32', count: 0 },
+  max_entries: { off: 16, kind: 'u32', count: 0 },
+  map_flags: { off: 20, kind: 'u32', count: 0 },
+  name: { off: 24, kind: 'u8', count: 16 },
+  ifindex: { off: 40, kind: 'u32', count: 0 },
+  btf_id: { off: 44, kind: 'u32', count: 0 },
+  btf_key_type_id: { off: 48, kind: 'u32', count: 0 },
+  btf_value_type_id: { off: 52, kind: 'u32', count: 0 },
+  btf_vmlinux_value_type_id: { off: 56, kind: 'u32', count: 0 },
+  pad: { off: 60, kind: 'u32', count: 0 },
+  map_extra: { off: 64, kind: 'u64', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_map (map.h) */
+export const tsbpf_map = {
+  $name: 'tsbpf_map',
+  $size: 68,
+  fd: { off: 0, kind: 'u32', count: 0 },
+  map_type: { off: 4, kind: 'u32', count: 0 },
+  key_size: { off: 8, kind: 'u32', count: 0 },
+  value_size: { off: 12, kind: 'u32', count: 0 },
+  max_entries: { off: 16, kind: 'u32', count: 0 },
+  n_values: { off: 20, kind: 'u32', count: 0 },
+  traits: { off: 24, kind: 'u32', count: 0 },
+  key: { off: 28, kind: 'ptr', count: 0 },
+  value: { off: 32, kind: 'ptr', count: 0 },
+  next_key: { off: 36, kind: 'ptr', count: 0 },
+  batch_cap: { off: 40, kind: 'u32', count: 0 },
+  batch_keys: { off: 44, kind: 'ptr', count: 0 },
+  batch_values: { off: 48, kind: 'ptr', count: 0 },
+  batch_token_size: { off: 52, kind: 'u32', count: 0 },
+  batch_token: { off: 56, kind: 'ptr', count: 0 },
+  batch_count: { off: 60, kind: 'u32', count: 0 },
+  batch_done: { off: 64, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_map_request (map.h) */
+export const tsbpf_map_request = {
+  $name: 'tsbpf_map_request',
+  $size: 20,
+  cmd: { off: 0, kind: 'u32', count: 0 },
+  attr_size: { off: 4, kind: 'u32', count: 0 },
+  attr: { off: 8, kind: 'ptr', count: 0 },
+  fixups: { off: 12, kind: 'ptr', count: 0 },
+  n_fixups: { off: 16, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_probe_result (probe.h) */
@@ -457,6 +544,22 @@ export interface CoreFunctions {
   tsbpf_insns_decode(opts: Ptr<'tsbpf_decode_opts'>): number;
   tsbpf_insn_format(insn: Ptr<'tsbpf_insn'>, strtab: Ptr<'char'>, strtab_len: number, flags: number, out: Ptr<'char'>, out_cap: number): number;
   tsbpf_insns_tag(code: Ptr<'uint8_t'>, code_len: number, hash: number, out: Ptr<'uint8_t'>): number;
+  tsbpf_map_create(opts: Ptr<'tsbpf_map_create_opts'>): number;
+  tsbpf_map_freeze(fd: number): number;
+  tsbpf_map_get_info(fd: number, info: Ptr<'tsbpf_map_info'>): number;
+  tsbpf_map__new(fd: number, map_type: number, key_size: number, value_size: number, max_entries: number, n_cpus: number): Ptr<'tsbpf_map'>;
+  tsbpf_map__free(map: Ptr<'tsbpf_map'>): void;
+  tsbpf_map__lookup(map: Ptr<'tsbpf_map'>, flags: number): number;
+  tsbpf_map__update(map: Ptr<'tsbpf_map'>, flags: number): number;
+  tsbpf_map__delete(map: Ptr<'tsbpf_map'>): number;
+  tsbpf_map__lookup_and_delete(map: Ptr<'tsbpf_map'>, flags: number): number;
+  tsbpf_map__next_key(map: Ptr<'tsbpf_map'>, first: number): number;
+  tsbpf_map__prepare(map: Ptr<'tsbpf_map'>, op: number, flags: number): Ptr<'tsbpf_map_request'>;
+  tsbpf_map__explain(map: Ptr<'tsbpf_map'>, op: number, err: number): number;
+  tsbpf_map__batch_reserve(map: Ptr<'tsbpf_map'>, count: number): number;
+  tsbpf_map__lookup_batch(map: Ptr<'tsbpf_map'>, count: number, resume: number, and_delete: number, elem_flags: number): number;
+  tsbpf_map__update_batch(map: Ptr<'tsbpf_map'>, count: number, elem_flags: number): number;
+  tsbpf_map__delete_batch(map: Ptr<'tsbpf_map'>, count: number, elem_flags: number): number;
   tsbpf_obj_pin(fd: number, path: Ptr<'char'>): number;
   tsbpf_obj_get(path: Ptr<'char'>, file_flags: number): number;
   tsbpf_obj_get_next_id(kind: number, start_id: number, next_id: Ptr<'uint32_t'>): number;
@@ -490,6 +593,22 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_insns_decode',
   'tsbpf_insn_format',
   'tsbpf_insns_tag',
+  'tsbpf_map_create',
+  'tsbpf_map_freeze',
+  'tsbpf_map_get_info',
+  'tsbpf_map__new',
+  'tsbpf_map__free',
+  'tsbpf_map__lookup',
+  'tsbpf_map__update',
+  'tsbpf_map__delete',
+  'tsbpf_map__lookup_and_delete',
+  'tsbpf_map__next_key',
+  'tsbpf_map__prepare',
+  'tsbpf_map__explain',
+  'tsbpf_map__batch_reserve',
+  'tsbpf_map__lookup_batch',
+  'tsbpf_map__update_batch',
+  'tsbpf_map__delete_batch',
   'tsbpf_obj_pin',
   'tsbpf_obj_get',
   'tsbpf_obj_get_next_id',

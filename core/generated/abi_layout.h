@@ -6,6 +6,7 @@
 #include "tsbpf/btf_load.h"
 #include "tsbpf/core.h"
 #include "tsbpf/insn.h"
+#include "tsbpf/map.h"
 #include "tsbpf/obj.h"
 #include "tsbpf/probe.h"
 #include "tsbpf/prog.h"
@@ -60,6 +61,62 @@ _Static_assert(offsetof(struct tsbpf_decode_opts, n_insns) == 20, "tsbpf_decode_
 _Static_assert(offsetof(struct tsbpf_decode_opts, text) == 24, "tsbpf_decode_opts.text");
 _Static_assert(offsetof(struct tsbpf_decode_opts, text_len) == 28, "tsbpf_decode_opts.text_len");
 _Static_assert(offsetof(struct tsbpf_decode_opts, error_index) == 32, "tsbpf_decode_opts.error_index");
+_Static_assert(sizeof(struct tsbpf_map_create_opts) == 72, "tsbpf_map_create_opts size");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, sz) == 0, "tsbpf_map_create_opts.sz");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, map_type) == 4, "tsbpf_map_create_opts.map_type");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, key_size) == 8, "tsbpf_map_create_opts.key_size");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, value_size) == 12, "tsbpf_map_create_opts.value_size");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, max_entries) == 16, "tsbpf_map_create_opts.max_entries");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, map_flags) == 20, "tsbpf_map_create_opts.map_flags");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, inner_map_fd) == 24, "tsbpf_map_create_opts.inner_map_fd");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, numa_node) == 28, "tsbpf_map_create_opts.numa_node");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, name) == 32, "tsbpf_map_create_opts.name");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, map_ifindex) == 36, "tsbpf_map_create_opts.map_ifindex");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, btf_fd) == 40, "tsbpf_map_create_opts.btf_fd");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, btf_key_type_id) == 44, "tsbpf_map_create_opts.btf_key_type_id");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, btf_value_type_id) == 48, "tsbpf_map_create_opts.btf_value_type_id");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, btf_vmlinux_value_type_id) == 52, "tsbpf_map_create_opts.btf_vmlinux_value_type_id");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, pad) == 56, "tsbpf_map_create_opts.pad");
+_Static_assert(offsetof(struct tsbpf_map_create_opts, map_extra) == 64, "tsbpf_map_create_opts.map_extra");
+_Static_assert(sizeof(struct tsbpf_map_info) == 72, "tsbpf_map_info size");
+_Static_assert(offsetof(struct tsbpf_map_info, map_type) == 0, "tsbpf_map_info.map_type");
+_Static_assert(offsetof(struct tsbpf_map_info, id) == 4, "tsbpf_map_info.id");
+_Static_assert(offsetof(struct tsbpf_map_info, key_size) == 8, "tsbpf_map_info.key_size");
+_Static_assert(offsetof(struct tsbpf_map_info, value_size) == 12, "tsbpf_map_info.value_size");
+_Static_assert(offsetof(struct tsbpf_map_info, max_entries) == 16, "tsbpf_map_info.max_entries");
+_Static_assert(offsetof(struct tsbpf_map_info, map_flags) == 20, "tsbpf_map_info.map_flags");
+_Static_assert(offsetof(struct tsbpf_map_info, name) == 24, "tsbpf_map_info.name");
+_Static_assert(offsetof(struct tsbpf_map_info, ifindex) == 40, "tsbpf_map_info.ifindex");
+_Static_assert(offsetof(struct tsbpf_map_info, btf_id) == 44, "tsbpf_map_info.btf_id");
+_Static_assert(offsetof(struct tsbpf_map_info, btf_key_type_id) == 48, "tsbpf_map_info.btf_key_type_id");
+_Static_assert(offsetof(struct tsbpf_map_info, btf_value_type_id) == 52, "tsbpf_map_info.btf_value_type_id");
+_Static_assert(offsetof(struct tsbpf_map_info, btf_vmlinux_value_type_id) == 56, "tsbpf_map_info.btf_vmlinux_value_type_id");
+_Static_assert(offsetof(struct tsbpf_map_info, pad) == 60, "tsbpf_map_info.pad");
+_Static_assert(offsetof(struct tsbpf_map_info, map_extra) == 64, "tsbpf_map_info.map_extra");
+_Static_assert(sizeof(struct tsbpf_map) == 68, "tsbpf_map size");
+_Static_assert(offsetof(struct tsbpf_map, fd) == 0, "tsbpf_map.fd");
+_Static_assert(offsetof(struct tsbpf_map, map_type) == 4, "tsbpf_map.map_type");
+_Static_assert(offsetof(struct tsbpf_map, key_size) == 8, "tsbpf_map.key_size");
+_Static_assert(offsetof(struct tsbpf_map, value_size) == 12, "tsbpf_map.value_size");
+_Static_assert(offsetof(struct tsbpf_map, max_entries) == 16, "tsbpf_map.max_entries");
+_Static_assert(offsetof(struct tsbpf_map, n_values) == 20, "tsbpf_map.n_values");
+_Static_assert(offsetof(struct tsbpf_map, traits) == 24, "tsbpf_map.traits");
+_Static_assert(offsetof(struct tsbpf_map, key) == 28, "tsbpf_map.key");
+_Static_assert(offsetof(struct tsbpf_map, value) == 32, "tsbpf_map.value");
+_Static_assert(offsetof(struct tsbpf_map, next_key) == 36, "tsbpf_map.next_key");
+_Static_assert(offsetof(struct tsbpf_map, batch_cap) == 40, "tsbpf_map.batch_cap");
+_Static_assert(offsetof(struct tsbpf_map, batch_keys) == 44, "tsbpf_map.batch_keys");
+_Static_assert(offsetof(struct tsbpf_map, batch_values) == 48, "tsbpf_map.batch_values");
+_Static_assert(offsetof(struct tsbpf_map, batch_token_size) == 52, "tsbpf_map.batch_token_size");
+_Static_assert(offsetof(struct tsbpf_map, batch_token) == 56, "tsbpf_map.batch_token");
+_Static_assert(offsetof(struct tsbpf_map, batch_count) == 60, "tsbpf_map.batch_count");
+_Static_assert(offsetof(struct tsbpf_map, batch_done) == 64, "tsbpf_map.batch_done");
+_Static_assert(sizeof(struct tsbpf_map_request) == 20, "tsbpf_map_request size");
+_Static_assert(offsetof(struct tsbpf_map_request, cmd) == 0, "tsbpf_map_request.cmd");
+_Static_assert(offsetof(struct tsbpf_map_request, attr_size) == 4, "tsbpf_map_request.attr_size");
+_Static_assert(offsetof(struct tsbpf_map_request, attr) == 8, "tsbpf_map_request.attr");
+_Static_assert(offsetof(struct tsbpf_map_request, fixups) == 12, "tsbpf_map_request.fixups");
+_Static_assert(offsetof(struct tsbpf_map_request, n_fixups) == 16, "tsbpf_map_request.n_fixups");
 _Static_assert(sizeof(struct tsbpf_probe_result) == 40, "tsbpf_probe_result size");
 _Static_assert(offsetof(struct tsbpf_probe_result, sz) == 0, "tsbpf_probe_result.sz");
 _Static_assert(offsetof(struct tsbpf_probe_result, verdict) == 4, "tsbpf_probe_result.verdict");

@@ -108,8 +108,12 @@ void tsbpf_buf_trim(struct tsbpf_buf *buf, uint32_t keep)
 void tsbpf_request_init(struct tsbpf_request *req, size_t size)
 {
 	CORE_ASSERT(size <= TSBPF_ATTR_MAX);
-	memset(req, 0, sizeof(*req));
+	/* Only what the host reads: the attr's first `size` bytes and the fix-up count (fix-ups
+	 * are written as they are added). Zeroing all ~420 bytes cost map lookups a quarter
+	 * microsecond. */
+	memset(&req->attr, 0, size);
 	req->size = (uint32_t)size;
+	req->n_fixups = 0;
 }
 
 int32_t tsbpf_request_ptr(struct tsbpf_request *req, size_t off, const void *p, uint32_t len, uint32_t dir)

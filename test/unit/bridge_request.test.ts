@@ -130,7 +130,7 @@ test('the syscall host restores Wasm addresses in the attr and copies outputs ba
     addressOf: () => (scratch.addr = 0x7f0000001000),
     setsockopt: () => 0,
   };
-  const host = new SyscallHost(native);
+  const host = new SyscallHost(native, { zeroCopy: false });
   const core = new Core({ host });
   const attr = (core.malloc(320) + 7) & ~7;
   const buf = core.malloc(16);
@@ -163,7 +163,7 @@ test('a nested fix-up patches the pointer inside its parent buffer, and is resto
     addressOf: () => BASE,
     setsockopt: () => 0,
   };
-  host = new SyscallHost(native);
+  host = new SyscallHost(native, { zeroCopy: false });
   const core = new Core({ host });
   const attr = (core.malloc(320) + 7) & ~7;
   const info = core.malloc(32);
@@ -186,4 +186,120 @@ test('a nested fix-up patches the pointer inside its parent buffer, and is resto
   t.is(after.getUint32(info + 16, true), ids);
   t.is(after.getUint32(info + 20, true), 0);
   t.is(after.getUint32(attr + 16, true), info);
+});
+
+/** A Native that records what the kernel would see, with Wasm memory at a fixed fake address. */
+function recordingNative(base: number, seen: { attrAddr?: number; attr?: DataView }[], peek: () => Uint8Array): Native {
+  return {
+    bpf: (_cmd, attrAddr, size) => {
+      const mem = peek();
+      const off = attrAddr - base;
+      // Zero-copy: the attr is read straight out of Wasm memory at base + its Wasm address.
+      seen.push({ attrAddr, attr: new DataView(mem.slice(off, off + size).buffer) });
+      return 0;
+    },
+    setsockopt: () => 0,
+    close: () => 0,
+    dupCloexec: (fd) => fd,
+    addressOf: () => base,
+  };
+}
+
+test('zero-copy: pointer fields carry base + Wasm address during the call and are restored after; outputs are zeroed first', (t) => {
+  const BASE = 0x7f0000200000;
+  const seen: { attrAddr?: number; attr?: DataView }[] = [];
+  let core: Core | undefined;
+  const host = new SyscallHost(recordingNative(BASE, seen, () => core!.mem.u8));
+  core = new Core({ host });
+  const attr = (core.malloc(320) + 7) & ~7;
+  const key = core.malloc(8);
+  const value = core.malloc(8);
+  const table = core.malloc(32);
+  const dv = core.mem.dv;
+  dv.setUint32(attr + 8, key, true);
+  dv.setUint32(attr + 16, value, true);
+  dv.setUint32(key, 0x11223344, true);
+  dv.setUint32(value, 0xdeadbeef, true); // stale bytes the kernel might not overwrite
+  const fix = [
+    [8, key, 4, 1],
+    [16, value, 8, 2],
+  ];
+  fix.forEach((f, i) => f.forEach((v, j) => dv.setUint32(table + 16 * i + 4 * j, v!, true)));
+  t.is(host.hostBpf(core.mem, 1, attr, 32, table, 2), 0);
+  t.is(seen[0]!.attrAddr, BASE + attr);
+  t.is(seen[0]!.attr!.getBigUint64(8, true), BigInt(BASE + key));
+  t.is(seen[0]!.attr!.getBigUint64(16, true), BigInt(BASE + value));
+  const after = core.mem.dv;
+  t.is(after.getBigUint64(attr + 8, true), BigInt(key), 'the core sees its own addresses again');
+  t.is(after.getBigUint64(attr + 16, true), BigInt(value));
+  t.is(after.getUint32(value, true), 0, 'an output-only buffer is zeroed before the call');
+  t.is(after.getUint32(key, true), 0x11223344, 'inputs are left alone');
+});
+
+test('the validation cache revalidates a request whose fix-up table changed', (t) => {
+  const calls: string[] = [];
+  const host = new SyscallHost(trapNative(calls));
+  const core = new Core({ host });
+  const buf = core.malloc(64);
+  const attr = (core.malloc(320) + 7) & ~7;
+  const table = core.malloc(16);
+  const write = (ptr: number, len: number) => {
+    const dv = core.mem.dv;
+    dv.setUint32(table, 8, true);
+    dv.setUint32(table + 4, ptr, true);
+    dv.setUint32(table + 8, len, true);
+    dv.setUint32(table + 12, 2, true);
+  };
+  write(buf, 8);
+  t.is(host.hostBpf(core.mem, 1, attr, 32, table, 1), 0);
+  t.is(host.hostBpf(core.mem, 1, attr, 32, table, 1), 0, 'the same request again: cached');
+  write(core.mem.byteLength - 4, 8); // the same table, now pointing past the end of memory
+  t.throws(() => host.hostBpf(core.mem, 1, attr, 32, table, 1), { instanceOf: BpfError, message: /points outside Wasm memory/ });
+  write(buf, 8);
+  t.throws(() => host.hostBpf(core.mem, 1, attr, 512, table, 1), { message: /attr size 512/ }, 'a changed attr size is checked too');
+  t.deepEqual(calls, ['bpf', 'bpf']);
+});
+
+test('prepared requests: validated once, replayed with native pointers, refused when they cannot be', (t) => {
+  const BASE = 0x7f0000300000;
+  const seen: { attrAddr?: number; attr?: DataView }[] = [];
+  let replayAttr: ArrayBuffer | undefined;
+  const native: Native = {
+    bpf: (cmd, attrAddr, size) => {
+      seen.push({ attrAddr, attr: new DataView(replayAttr!.slice(0, size)) });
+      return cmd === 1 ? -2 : 0;
+    },
+    setsockopt: () => 0,
+    close: () => 0,
+    dupCloexec: (fd) => fd,
+    // Wasm memory sits at BASE (BASE + 1 MiB once it grew); the replay's own attr copy at 0x500000.
+    addressOf: (buf) => (buf.byteLength > 1 << 16 ? (buf.byteLength > 32 << 20 ? BASE + (1 << 20) : BASE) : ((replayAttr = buf), 0x500000)),
+  };
+  const host = new SyscallHost(native);
+  const core = new Core({ host });
+  const attr = (core.malloc(320) + 7) & ~7;
+  const key = core.malloc(8);
+  const table = core.malloc(32);
+  const dv = core.mem.dv;
+  dv.setUint32(attr, 7, true); // map_fd
+  dv.setUint32(attr + 8, key, true);
+  const write = (f: number[][]) => f.forEach((x, i) => x.forEach((v, j) => core.mem.dv.setUint32(table + 16 * i + 4 * j, v!, true)));
+  write([[8, key, 4, 1]]);
+  const p = host.prepare(core.mem, 1, attr, 32, table, 1);
+  t.truthy(p);
+  t.is(p!.run(), -2, 'the result of bpf(2), errno included');
+  t.is(p!.run(), -2);
+  t.is(seen.length, 2);
+  t.is(seen[0]!.attrAddr, 0x500000, 'the replay sends its own copy of the attr');
+  t.is(seen[0]!.attr!.getUint32(0, true), 7);
+  t.is(seen[0]!.attr!.getBigUint64(8, true), BigInt(BASE + key), 'with the native address of the key');
+  t.is(core.mem.dv.getBigUint64(attr + 8, true), BigInt(key), 'the core\'s attr is untouched');
+  core.malloc(48 << 20); // memory grows: a runtime may move it, so the replay asks again
+  t.is(p!.run(), -2);
+  t.is(seen[2]!.attr!.getBigUint64(8, true), BigInt(BASE + (1 << 20) + key), 'pointers follow the new base');
+  write([[8, core.mem.byteLength - 2, 4, 1]]);
+  t.throws(() => host.prepare(core.mem, 1, attr, 32, table, 1), { message: /outside Wasm memory/ });
+  write([[8, key, 4, 1]]);
+  t.is(host.prepare(core.mem, 0 /* MAP_CREATE returns an fd */, attr, 32, table, 1), undefined);
+  t.is(new SyscallHost(native, { zeroCopy: false }).prepare(core.mem, 1, attr, 32, table, 1), undefined, 'copy mode has nothing to replay');
 });
