@@ -48,6 +48,13 @@ const CORE_ERRORS: Record<number, { errno: string; what: string }> = {
 
 let compiled: WasmModuleObject | undefined;
 
+/** How the syscall host hands buffers to the kernel: 'zero-copy' (default) or 'copy'. */
+export function bridgeMode(): 'zero-copy' | 'copy' {
+  const mode = envVar('TSBPF_BRIDGE') ?? 'zero-copy';
+  if (mode !== 'zero-copy' && mode !== 'copy') throw new Error(`tsbpf: TSBPF_BRIDGE=${mode} is not "zero-copy" or "copy"`);
+  return mode;
+}
+
 /** Where core.wasm sits: next to dist/ in a package, or in the build tree in a checkout. */
 function wasmCandidates(): URL[] {
   return [
@@ -102,7 +109,8 @@ export class Core {
 
   constructor(opts: CoreOptions = {}) {
     const module = coreModule();
-    const host = opts.host ?? new SyscallHost(nativeForRuntime());
+    // TSBPF_BRIDGE=copy makes the kernel work on native copies instead of Wasm memory itself.
+    const host = opts.host ?? new SyscallHost(nativeForRuntime(), { zeroCopy: bridgeMode() !== 'copy' });
     this.host = 'hostBpf' in host ? host : adaptHost(host);
     for (const imp of Wasm.Module.imports(module)) {
       const name = `${imp.module}.${imp.name}`;

@@ -13,6 +13,9 @@ export interface Native {
   dupCloexec(fd: number, minFd: number): number;
   /** The native address of an ArrayBuffer's memory; stable for the buffer's lifetime. */
   addressOf(buffer: ArrayBuffer): number;
+  /** The text of a small kernel pseudo-file (/sys, /proc), or -errno. Deno's permission
+   *  model refuses /sys to anything short of --allow-all, so Deno reads it through libc. */
+  readSysFile(path: string): string | number;
   /** setsockopt(fd, level, name, value, value.length); returns 0 or -errno. */
   setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
   /** mmap(2) with the given address hint (0: any); returns the address or -errno. Optional:
@@ -74,6 +77,18 @@ export function nativeBackend(): NativeBackend {
   if (!Object.hasOwn(BACKENDS, forced))
     throw new Error(`tsbpf: TSBPF_NATIVE=${forced} is not one of ${Object.keys(BACKENDS).join(', ')}`);
   return forced as NativeBackend;
+}
+
+/** readSysFile for runtimes whose node:fs may read /sys. */
+export function readSysFileWithFs(readFileSync: (path: string, enc: 'utf8') => string): (path: string) => string | number {
+  return (path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (e) {
+      // node:fs reports errno negated on Linux; keep the convention of this interface.
+      return -Math.abs((e as { errno?: number }).errno ?? 2);
+    }
+  };
 }
 
 let cached: Native | undefined;

@@ -8,7 +8,8 @@
  * ('i32', 'i64', 'u32', 'u64' for an address) and implement it in the returned object.
  */
 import { createRequire } from 'node:module';
-import type { Native } from './native.js';
+import { readFileSync } from 'node:fs';
+import { readSysFileWithFs, type Native } from './native.js';
 
 /** SYS_bpf per architecture (asm/unistd.h). */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280 };
@@ -28,6 +29,7 @@ interface BunFfi {
   ): { symbols: { [K in keyof S]: (...args: number[]) => number } };
   ptr(view: ArrayBuffer | ArrayBufferView): number;
   read: { i32(address: number, offset: number): number };
+  toArrayBuffer(address: number, byteOffset: number, byteLength: number): ArrayBuffer;
 }
 
 const SYMBOLS = {
@@ -36,6 +38,9 @@ const SYMBOLS = {
   close: { args: ['i32'], returns: 'i32' },
   fcntl: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
   setsockopt: { args: ['i32', 'i32', 'i32', 'ptr', 'u32'], returns: 'i32' },
+  // Addresses as u64 / i64_fast numbers: user addresses are below 2^47; MAP_FAILED is -1.
+  mmap: { args: ['u64', 'u64', 'i32', 'i32', 'i32', 'i64'], returns: 'i64_fast' },
+  munmap: { args: ['u64', 'u64'], returns: 'i32' },
   __errno_location: { args: [], returns: 'ptr' },
 } as const satisfies Record<string, BunSymbol>;
 
@@ -44,7 +49,7 @@ export function createBunNative(): Native {
   const ffi = createRequire(import.meta.url)('bun:ffi') as BunFfi;
   const nr = SYS_BPF[process.arch];
   if (nr === undefined) throw new Error(`tsbpf: unsupported architecture ${process.arch}`);
-  const { syscall, close, fcntl, setsockopt, __errno_location } = ffi.dlopen('libc.so.6', SYMBOLS).symbols;
+  const { syscall, close, fcntl, setsockopt, mmap, munmap, __errno_location } = ffi.dlopen('libc.so.6', SYMBOLS).symbols;
   // errno is thread-local and FFI calls run on the JavaScript thread: its address is fixed.
   const errnoAddr = __errno_location();
   const read32 = ffi.read.i32;
@@ -55,5 +60,9 @@ export function createBunNative(): Native {
     dupCloexec: (fd, minFd) => check(fcntl(fd, F_DUPFD_CLOEXEC, minFd)),
     setsockopt: (fd, level, name, value) => check(setsockopt(fd, level, name, ffi.ptr(value), value.length)),
     addressOf: (buffer) => ffi.ptr(buffer),
+    readSysFile: readSysFileWithFs(readFileSync),
+    mmap: (addr, length, prot, flags, fd, offset) => check(mmap(addr, length, prot, flags, fd, offset)),
+    munmap: (addr, length) => check(munmap(addr, length)),
+    view: (addr, length) => ffi.toArrayBuffer(addr, 0, length),
   };
 }

@@ -13,6 +13,8 @@ import type { Native } from './native.js';
 /** SYS_bpf per architecture (asm/unistd.h). */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280 };
 const F_DUPFD_CLOEXEC = 1030;
+const O_RDONLY = 0;
+const O_CLOEXEC = 0o2000000;
 
 type DenoType = 'i32' | 'u32' | 'i64' | 'u64' | 'pointer' | 'buffer';
 interface DenoSymbol {
@@ -30,8 +32,12 @@ export interface DenoFfi {
   UnsafePointer: {
     of(buffer: ArrayBuffer | ArrayBufferView): DenoPointer;
     value(pointer: DenoPointer): number | bigint;
+    create(value: bigint): DenoPointer;
   };
-  UnsafePointerView: new (pointer: DenoPointer) => { getInt32(offset: number): number };
+  UnsafePointerView: {
+    new (pointer: DenoPointer): { getInt32(offset: number): number };
+    getArrayBuffer(pointer: DenoPointer, byteLength: number): ArrayBuffer;
+  };
   build: { arch: string };
 }
 
@@ -40,6 +46,11 @@ const SYMBOLS = {
   close: { parameters: ['i32'], result: 'i32' },
   fcntl: { parameters: ['i32', 'i32', 'i32'], result: 'i32' },
   setsockopt: { parameters: ['i32', 'i32', 'i32', 'buffer', 'u32'], result: 'i32' },
+  open: { parameters: ['buffer', 'i32'], result: 'i32' },
+  read: { parameters: ['i32', 'buffer', 'u64'], result: 'i64' },
+  // Addresses as 64-bit integers (BigInts in Deno's FFI); MAP_FAILED is -1.
+  mmap: { parameters: ['u64', 'u64', 'i32', 'i32', 'i32', 'i64'], result: 'i64' },
+  munmap: { parameters: ['u64', 'u64'], result: 'i32' },
   __errno_location: { parameters: [], result: 'pointer' },
 } as const satisfies Record<string, DenoSymbol>;
 
@@ -73,6 +84,10 @@ export function createDenoNative(): Native {
   let lastAddrBig = 0n;
   const close = s.close as (fd: number) => number;
   const fcntl = s.fcntl as (fd: number, cmd: number, arg: number) => number;
+  const open = s.open as unknown as (path: Uint8Array, flags: number) => number;
+  const read = s.read as unknown as (fd: number, buf: Uint8Array, len: bigint) => bigint;
+  const mmap = s.mmap as unknown as (addr: bigint, len: bigint, prot: number, flags: number, fd: number, off: bigint) => bigint;
+  const munmap = s.munmap as unknown as (addr: bigint, len: bigint) => number;
   const setsockopt = s.setsockopt as unknown as (fd: number, level: number, name: number, value: Uint8Array, len: number) => number;
   // errno is thread-local and FFI calls run on the JavaScript thread: its address is fixed.
   const errnoView = new deno.UnsafePointerView(s.__errno_location() as DenoPointer);
@@ -89,6 +104,22 @@ export function createDenoNative(): Native {
     close: (fd) => check(close(fd)),
     dupCloexec: (fd, minFd) => check(fcntl(fd, F_DUPFD_CLOEXEC, minFd)),
     setsockopt: (fd, level, name, value) => check(setsockopt(fd, level, name, value, value.length)),
+    mmap: (addr, length, prot, flags, fd, offset) =>
+      check(Number(mmap(BigInt(addr), BigInt(length), prot, flags, fd, BigInt(offset)))),
+    munmap: (addr, length) => check(munmap(BigInt(addr), BigInt(length))),
+    view: (addr, length) => deno.UnsafePointerView.getArrayBuffer(deno.UnsafePointer.create(BigInt(addr)), length),
+    readSysFile: (path) => {
+      // libc, not Deno.readFile: Deno refuses /sys to anything short of --allow-all.
+      const fd = open(new TextEncoder().encode(`${path}\0`), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return check(fd);
+      try {
+        const buf = new Uint8Array(4096);
+        const n = Number(read(fd, buf, BigInt(buf.length)));
+        return n < 0 ? check(n) : new TextDecoder().decode(buf.subarray(0, n));
+      } finally {
+        close(fd);
+      }
+    },
     addressOf: (buffer) => Number(deno.UnsafePointer.value(deno.UnsafePointer.of(buffer))),
   };
 }

@@ -4,7 +4,8 @@
  * travel in the same registers either way, and a fixed prototype is much cheaper to call.
  */
 import { createRequire } from 'node:module';
-import type { Native } from './native.js';
+import { readFileSync } from 'node:fs';
+import { readSysFileWithFs, type Native } from './native.js';
 
 /** SYS_bpf per architecture (asm/unistd.h). */
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280, riscv64: 280 };
@@ -49,6 +50,7 @@ export function createKoffiNative(): Native {
     close: (fd) => check(close(fd)),
     dupCloexec: (fd, minFd) => check(fcntl(fd, F_DUPFD_CLOEXEC, minFd)),
     addressOf: (buffer) => Number(koffi.address(buffer)),
+    readSysFile: readSysFileWithFs(readFileSync),
     setsockopt: (fd, level, name, value) => check(setsockopt(fd, level, name, value, value.length)),
     // MAP_FAILED is (void *)-1; every real address is positive in user space.
     mmap: (addr, length, prot, flags, fd, offset) => check(mmap(addr, length, prot, flags, fd, offset)),

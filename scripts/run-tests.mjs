@@ -102,7 +102,7 @@ async function runAva(args) {
  * The runtime suite under each runtime. Deno gets only the permissions a user of tsbpf
  * grants (FFI, reading the package) plus writing under bpffs for the pin case.
  */
-async function runRuntimes(names) {
+async function runRuntimes(names, { label = '', env = {} } = {}) {
   const suite = join(root, 'dist/test/runtimes/suite.js');
   for (const name of names) {
     const cmd = runtimeCommand(name, suite, ['--expect', name], { gc: true, denoFlags: ['--allow-write=/sys/fs/bpf'] });
@@ -110,8 +110,9 @@ async function runRuntimes(names) {
       failOutside(`${name} › runtime suite (${name} is not installed: run make setup)`);
       continue;
     }
-    const child = spawn(cmd.cmd, cmd.args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: process.env, timeout: 300_000 });
-    const { plan, failedHere } = await readTap(child.stdout, `${name} › `);
+    const childEnv = { ...process.env, ...env };
+    const child = spawn(cmd.cmd, cmd.args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: childEnv, timeout: 300_000 });
+    const { plan, failedHere } = await readTap(child.stdout, `${name}${label} › `);
     const [code, signal] = await new Promise((resolve) => child.on('close', (c, s) => resolve([c, s])));
     if ((code !== 0 || !plan) && failedHere === 0)
       failOutside(`${name} › runtime suite exited with ${signal ?? `code ${code}`}${plan ? '' : ' before it finished'}`);
@@ -158,6 +159,8 @@ if (argv[0] === '--runtimes') {
   if (argv.length === 0) {
     replayFuzz();
     await runRuntimes(RUNTIMES);
+    // The bridge's other way of handing buffers to the kernel: through native copies.
+    await runRuntimes(['node'], { label: ' (copy bridge)', env: { TSBPF_BRIDGE: 'copy' } });
   }
 }
 

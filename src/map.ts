@@ -8,7 +8,6 @@
  * packed layout seen here and the kernel's 8-byte slots, and sends the request. Nothing is
  * allocated on the way in, and lookups may decode into a buffer the caller owns.
  */
-import { readFileSync } from 'node:fs';
 import type { Core } from '../bridge/core.js';
 import type { WasmMemory } from '../bridge/memory.js';
 import type { PreparedRequest } from '../bridge/host.js';
@@ -205,9 +204,20 @@ export function parseCpuList(text: string): number {
  * number of values per element of a per-CPU map.
  */
 export function possibleCpus(): number {
-  cpuCount ??= parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
+  if (cpuCount !== undefined) return cpuCount;
+  const text = native().readSysFile(POSSIBLE_CPUS);
+  if (typeof text === 'number')
+    throw new BpfError({
+      command: 'possible CPUs',
+      errno: -text,
+      reason: `cannot read ${POSSIBLE_CPUS}, which sizes the values of per-CPU maps`,
+      advice: 'mount sysfs at /sys',
+    });
+  cpuCount = parseCpuList(text);
   return cpuCount;
 }
+
+const POSSIBLE_CPUS = '/sys/devices/system/cpu/possible';
 
 /** The core handle a collected map leaves behind is freed here; FdHandle closes its fd. */
 interface HeldHandle {
@@ -1124,7 +1134,8 @@ function readInfo(c: Core, fd: number): MapInfo {
 
 function fdinfoFrozen(fd: number): boolean {
   try {
-    return /^frozen:\s*1$/m.test(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    const fdinfo = native().readSysFile(`/proc/self/fdinfo/${fd}`);
+    return typeof fdinfo === 'string' && /^frozen:\s*1$/m.test(fdinfo);
   } catch {
     return false;
   }

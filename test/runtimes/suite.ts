@@ -2,6 +2,7 @@
 // scripts/run-tests.mjs (ava runs on Node only). Add a case file here to run it everywhere.
 import './runtime.js';
 import './program.js';
+import './map.js';
 import { run } from './harness.js';
 
 await run();

@@ -15,6 +15,7 @@ function trapNative(calls: string[]): Native {
     },
     close: () => 0,
     dupCloexec: (fd) => fd,
+    readSysFile: () => -2,
     addressOf: () => 0x10000000,
     setsockopt: () => {
       calls.push('setsockopt');
@@ -127,6 +128,7 @@ test('the syscall host restores Wasm addresses in the attr and copies outputs ba
     },
     close: () => 0,
     dupCloexec: (fd) => fd,
+    readSysFile: () => -2,
     addressOf: () => (scratch.addr = 0x7f0000001000),
     setsockopt: () => 0,
   };
@@ -160,6 +162,7 @@ test('a nested fix-up patches the pointer inside its parent buffer, and is resto
     },
     close: () => 0,
     dupCloexec: (fd) => fd,
+    readSysFile: () => -2,
     addressOf: () => BASE,
     setsockopt: () => 0,
   };
@@ -201,6 +204,7 @@ function recordingNative(base: number, seen: { attrAddr?: number; attr?: DataVie
     setsockopt: () => 0,
     close: () => 0,
     dupCloexec: (fd) => fd,
+    readSysFile: () => -2,
     addressOf: () => base,
   };
 }
@@ -272,6 +276,7 @@ test('prepared requests: validated once, replayed with native pointers, refused 
     setsockopt: () => 0,
     close: () => 0,
     dupCloexec: (fd) => fd,
+    readSysFile: () => -2,
     // Wasm memory sits at BASE (BASE + 1 MiB once it grew); the replay's own attr copy at 0x500000.
     addressOf: (buf) => (buf.byteLength > 1 << 16 ? (buf.byteLength > 32 << 20 ? BASE + (1 << 20) : BASE) : ((replayAttr = buf), 0x500000)),
   };
