@@ -3,6 +3,8 @@
  * the build breaks here instead of a kernel call misbehaving at run time.
  */
 #include "internal.h"
+#include "tsbpf/btf.h"
+#include "tsbpf/elf.h"
 #include "tsbpf/insn.h"
 #include "tsbpf/probe.h"
 #include "tsbpf/prog.h"
