@@ -332,11 +332,12 @@ function dict<T>(): Record<string, T> {
 function cloneProgram(p: CollectionProgramSpec): CollectionProgramSpec {
   return {
     ...p,
-    instructions: p.instructions.slice(),
+    // Buffer.prototype.slice shares memory: copy with Buffer.from.
+    instructions: Buffer.from(p.instructions),
     relocations: p.relocations.map((r) => ({ ...r })),
     functions: p.functions.map((f) => ({ ...f })),
-    funcInfo: p.funcInfo.slice(),
-    lineInfo: p.lineInfo.slice(),
+    funcInfo: Buffer.from(p.funcInfo),
+    lineInfo: Buffer.from(p.lineInfo),
     coreRelocations: p.coreRelocations.map((r) => ({ ...r })),
   };
 }
