@@ -719,6 +719,8 @@ static int32_t size_error(const struct tsbpf_btf *btf, uint32_t id, int32_t err,
 {
 	if (id != 0 && !btf_type_rec(btf, id))
 		return tsbpf_error(-ENOENT, "BTF: no type [%u] (the last is [%u])", id, btf_end_id(btf) - 1);
+	if (id == 0)
+		return tsbpf_error(-EINVAL, "BTF: void has no %s", what);
 	if (err == -EINVAL)
 		return tsbpf_error(err, "BTF: type [%u] (%s '%s') has no %s", id, btf_kind_name(btf_kind(btf, id)),
 				   btf_name(btf, id), what);

@@ -50,7 +50,7 @@ export function bpftoolShape(t: BtfType): Json {
         encoding: t.signed ? 'SIGNED' : 'UNSIGNED',
         size: t.size,
         vlen: t.values.length,
-        values: t.values.map((v) => ({ name: v.name, val: Number(v.value) })),
+        values: t.values.map((v) => ({ name: v.name, val: Number(t.kind === 'ENUM' && !t.signed ? bpftoolEnum32(v.value) : v.value) })),
       };
     case 'FWD':
       return { ...base, fwd_kind: t.union ? 'union' : 'struct' };
@@ -72,6 +72,14 @@ export function bpftoolShape(t: BtfType): Json {
     case 'DECL_TAG':
       return { ...base, type_id: t.type, component_idx: t.componentIdx };
   }
+}
+
+/**
+ * bpftool 7.1 prints each value of a 32-bit enum as a signed 32-bit number widened to 64
+ * bits, even for unsigned enums (0xefffffff comes out as 18446744073441116159): mimic it.
+ */
+function bpftoolEnum32(v: bigint): bigint {
+  return BigInt.asUintN(64, BigInt.asIntN(32, v));
 }
 
 /** bpftool prints an object's BTF before the loader's fix-ups: DATASEC sizes and offsets. */
