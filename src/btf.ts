@@ -300,6 +300,30 @@ export class Btf {
     return c.cstring(p);
   }
 
+  /**
+   * The names of the BTF declaration tags (`__attribute__((btf_decl_tag("x")))`) on type `id`:
+   * on the declaration itself (componentIdx -1, the default), or on its member or parameter
+   * of that index.
+   */
+  declTags(id: number, componentIdx = -1): string[] {
+    integer(OP, 'id', id, 0, 0xffffffff);
+    integer(OP, 'componentIdx', componentIdx, -1, 0xffff);
+    const c = this.#h.core;
+    const h = this.#h.ptr as Ptr<'tsbpf_btf'>;
+    let cap = 8;
+    for (;;) {
+      const p = scratchBuf(c, cap * 4);
+      const n = this.#checked(c.fn.tsbpf_btf_decl_tags(h, id, componentIdx, p as Ptr<'uint32_t'>, cap));
+      if (n > cap) {
+        cap = n;
+        continue;
+      }
+      const ids: number[] = [];
+      for (let i = 0; i < n; i++) ids.push(c.mem.dv.getUint32(p + i * 4, true));
+      return ids.map((tag) => this.type(tag).name);
+    }
+  }
+
   /** A C-like name for messages: "struct foo", "enum e", "uint32_t", "int *". */
   typeName(id: number): string {
     const t = this.type(id);

@@ -356,9 +356,10 @@ function cloneMap(m: CollectionMapSpec): CollectionMapSpec {
 
 /**
  * Parses a BPF object file (a path, or its bytes) into a CollectionSpec. Nothing is loaded
- * into the kernel. Throws a BpfError naming the section, symbol or offset at fault when the
- * file is not a well-formed little-endian BPF ELF object, and ENOTSUPP for constructs tsbpf
- * does not support (static initialisers of BTF map definitions).
+ * into the kernel: this needs no kernel support and no privileges. Throws a BpfError naming
+ * the section, symbol or offset at fault when the file is not a well-formed little-endian
+ * BPF ELF object, ENOENT (and friends) when the path cannot be read, and ENOTSUPP for
+ * constructs tsbpf does not support (static initialisers of BTF map definitions).
  */
 export function loadCollectionSpec(pathOrBytes: string | Uint8Array): CollectionSpec {
   let data: Uint8Array;
@@ -398,7 +399,11 @@ export function loadCollectionSpec(pathOrBytes: string | Uint8Array): Collection
   }
 }
 
-/** The program type, attach type and flags libbpf's conventions give a section name. */
+/**
+ * The program type, expected attach type, load flags and attach target a section name
+ * implies, by libbpf's SEC() conventions, with cilium/ebpf's prefix rule as a fallback.
+ * Pure: needs no kernel.
+ */
 export function sectionProgramType(sectionName: string): {
   type: ProgramType;
   attachType: number;
@@ -531,7 +536,6 @@ function readObject(c: Core, obj: number): CollectionSpec {
 
   // Maps: inner map templates hang off their outer maps.
   const valuesPtr = u32(obj, ObjectLayout.values);
-  const tags = types ? declTags(types) : new Map<number, string[]>();
   const built: CollectionMapSpec[] = [];
   for (let i = 0; i < nMaps; i++) {
     const m = mapsPtr + i * MapLayout.$size;
@@ -566,7 +570,7 @@ function readObject(c: Core, obj: number): CollectionSpec {
       keyTypeId: u32(m, MapLayout.key_type),
       valueTypeId: u32(m, MapLayout.value_type),
       btfVarId: btfVar,
-      tags: tags.get(btfVar) ?? [],
+      tags: types && btfVar ? types.declTags(btfVar) : [],
     };
     const extraSize = u32(m, MapLayout.extra_size);
     if (extraSize) spec.extra = c.bytes(u32(m, MapLayout.extra), extraSize);
@@ -645,16 +649,4 @@ function relocation(
     default:
       throw new BpfError({ command: OP, errno: 22, reason: `internal: unknown relocation kind ${kind}`, advice: '' });
   }
-}
-
-/** Declaration tags on whole declarations (component -1), by the id they tag. */
-function declTags(types: Btf): Map<number, string[]> {
-  const out = new Map<number, string[]>();
-  for (const t of types) {
-    if (t.kind !== 'DECL_TAG' || t.componentIdx !== -1) continue;
-    const list = out.get(t.type) ?? [];
-    list.push(t.name);
-    out.set(t.type, list);
-  }
-  return out;
 }

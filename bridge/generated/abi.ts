@@ -391,6 +391,7 @@ export interface CoreFunctions {
   tsbpf_btf_sizeof(btf: Ptr<'tsbpf_btf'>, id: number): number;
   tsbpf_btf_alignof(btf: Ptr<'tsbpf_btf'>, id: number): number;
   tsbpf_btf_resolve(btf: Ptr<'tsbpf_btf'>, id: number): number;
+  tsbpf_btf_decl_tags(btf: Ptr<'tsbpf_btf'>, id: number, component_idx: number, out: Ptr<'uint32_t'>, cap: number): number;
   tsbpf_btf_str(btf: Ptr<'tsbpf_btf'>, off: number): Ptr<'char'>;
   tsbpf_abi_version(): number;
   tsbpf_malloc(size: number): Ptr<'void'>;
@@ -426,6 +427,7 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_btf_sizeof',
   'tsbpf_btf_alignof',
   'tsbpf_btf_resolve',
+  'tsbpf_btf_decl_tags',
   'tsbpf_btf_str',
   'tsbpf_abi_version',
   'tsbpf_malloc',

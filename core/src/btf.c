@@ -571,6 +571,31 @@ int32_t tsbpf_btf_members(const struct tsbpf_btf *btf, uint32_t id, struct tsbpf
 	return (int32_t)vlen;
 }
 
+int32_t tsbpf_btf_decl_tags(const struct tsbpf_btf *btf, uint32_t id, int32_t component_idx, uint32_t *out, uint32_t cap)
+{
+	int32_t n = 0;
+
+	tsbpf_begin(-1);
+	if (!btf || (cap && !out))
+		return tsbpf_error(-EINVAL, "BTF: missing handle");
+	if (btf->base) {
+		n = tsbpf_btf_decl_tags(btf->base, id, component_idx, out, cap);
+		if (n < 0)
+			return n;
+	}
+	for (uint32_t i = 0; i < btf->nr_types; i++) {
+		const uint8_t *t = btf->types + btf->offsets[i];
+
+		if (btf_rec_kind(t) != BTF_KIND_DECL_TAG || btf_rec_size_type(t) != id ||
+		    (int32_t)rd32(t + BTF_TYPE_LEN) != component_idx)
+			continue;
+		if ((uint32_t)n < cap)
+			out[n] = btf->start_id + i;
+		n++;
+	}
+	return n;
+}
+
 const char *tsbpf_btf_str(const struct tsbpf_btf *btf, uint32_t off)
 {
 	return btf ? btf_str(btf, off) : NULL;

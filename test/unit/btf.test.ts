@@ -182,6 +182,9 @@ test('types of every kind decode with their fields', (t) => {
   t.deepEqual(btf.type(fl), { id: fl, kind: 'FLOAT', name: 'double', size: 8 });
   t.deepEqual(btf.type(dt), { id: dt, kind: 'DECL_TAG', name: 'tag', type: st, componentIdx: 1 });
   t.deepEqual(btf.type(tag), { id: tag, kind: 'TYPE_TAG', name: 'user', type: int });
+  t.deepEqual(btf.declTags(st, 1), ['tag']);
+  t.deepEqual(btf.declTags(st), []);
+  t.deepEqual(btf.declTags(int), []);
   // Sizes and alignments through qualifiers, arrays and VARs.
   t.is(btf.sizeof(vol), 24);
   t.is(btf.sizeof(arr), 16);

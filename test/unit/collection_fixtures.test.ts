@@ -3,7 +3,7 @@
 // and against independent readers of the same object: llvm-readelf for symbols and section
 // bytes, bpftool for every BTF type, and the compiler's own sizeof/_Alignof stored in .rodata.
 import test from 'ava';
-import { BpfError, loadCollectionSpec, sectionProgramType, type CollectionSpec } from '../../src/index.js';
+import { BpfError, Btf, loadCollectionSpec, sectionProgramType, type CollectionSpec } from '../../src/index.js';
 import { AttachType, MapType, ProgramType } from '../../src/generated/uapi.js';
 import { bpftoolShape, withoutDatasecLayout } from '../helpers/btf_json.js';
 import { bpftoolBtf, compileFixture, compileSource, readelfBytes, readelfSections, readelfSymbols } from '../helpers/tools.js';
@@ -101,6 +101,15 @@ test('every BTF type agrees with bpftool (DATASEC layouts aside: tsbpf fills the
       if (sym) t.is(v.offset, sym.value, `${name}: ${sym.name} offset`);
     }
   }
+});
+
+test('Btf.bytes(): the object\'s BTF with DATASEC layouts filled in, parseable on its own', (t) => {
+  const raw = spec.types!.bytes();
+  const again = Btf.parse(raw);
+  t.is(again.length, spec.types!.length);
+  const ds = again.typeByName('.data', 'DATASEC');
+  t.is(ds.kind === 'DATASEC' && ds.size, spec.maps['.data']!.valueSize);
+  for (const ty of again) t.deepEqual(ty, spec.types!.type(ty.id));
 });
 
 test('BTF sizes and alignments agree with what clang computed (sizeof/_Alignof stored in .rodata.layout)', (t) => {

@@ -116,6 +116,10 @@ TSBPF_API int32_t tsbpf_btf_sizeof(const struct tsbpf_btf *btf, uint32_t id);
 TSBPF_API int32_t tsbpf_btf_alignof(const struct tsbpf_btf *btf, uint32_t id);
 /* The id reached by skipping typedefs, qualifiers and type tags from `id`. */
 TSBPF_API int32_t tsbpf_btf_resolve(const struct tsbpf_btf *btf, uint32_t id);
+/* The DECL_TAG types that tag type `id` (component_idx -1: the declaration itself; else the
+ * member or parameter of that index), in id order, up to `cap` of them into out.
+ * Returns how many there are (which may exceed cap). Scans every type: O(types). */
+TSBPF_API int32_t tsbpf_btf_decl_tags(const struct tsbpf_btf *btf, uint32_t id, int32_t component_idx, uint32_t *out, uint32_t cap);
 /* The NUL-terminated string at offset `off` of the string section, or NULL. */
 TSBPF_API const char *tsbpf_btf_str(const struct tsbpf_btf *btf, uint32_t off);
 
