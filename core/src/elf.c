@@ -218,6 +218,7 @@ static int32_t read_symbols(struct obj *o)
 		sym->value = rd64le(e + 8);
 		sym->size = rd64le(e + 16);
 		sym->ext = -1;
+		sym->map = -1;
 		if (sym->shndx >= o->nsecs && sym->shndx < SHN_LORESERVE)
 			return tsbpf_error(-TSBPF_ERR_FORMAT, "ELF: symbol %u ('%s') is in section %u, which does not exist",
 					   i, sym->name, sym->shndx);
@@ -304,6 +305,20 @@ static int cmp_key(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* (name, index) pairs keep the sort by name context-free too. */
+struct name_key {
+	const char *name;
+	uint32_t idx;
+};
+
+static int cmp_name_key(const void *a, const void *b)
+{
+	const struct name_key *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 /* Which symbols a section keeps, by cilium/ebpf's rules: named data objects in map and
  * data sections; functions (and untyped globals, from old clang) in code sections. */
 static bool keep_symbol(const struct elf_sec *s, const struct elf_sym *sym)
@@ -326,6 +341,7 @@ static bool keep_symbol(const struct elf_sec *s, const struct elf_sym *sym)
 static int32_t assign_symbols(struct obj *o)
 {
 	struct sym_key *keys;
+	struct name_key *names;
 	uint32_t n = 0, *count;
 
 	count = calloc(o->nsecs, sizeof(uint32_t));
@@ -369,6 +385,25 @@ static int32_t assign_symbols(struct obj *o)
 	}
 	free(count);
 	free(keys);
+	/* The same symbols by (section, name), for lookups by name. */
+	o->byname = malloc((n ? n : 1) * sizeof(uint32_t));
+	names = malloc((n ? n : 1) * sizeof(*names));
+	if (!o->byname || !names) {
+		free(names);
+		return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory for the symbol index");
+	}
+	for (uint32_t s = 0; s < o->nsecs; s++) {
+		const struct elf_sec *sec = &o->secs[s];
+
+		for (uint32_t k = 0; k < sec->sym_cnt; k++) {
+			names[k].idx = o->secsyms[sec->sym_first + k];
+			names[k].name = o->syms[names[k].idx].name;
+		}
+		qsort(names, sec->sym_cnt, sizeof(*names), cmp_name_key);
+		for (uint32_t k = 0; k < sec->sym_cnt; k++)
+			o->byname[sec->sym_first + k] = names[k].idx;
+	}
+	free(names);
 	return 0;
 }
 
@@ -393,14 +428,73 @@ struct elf_sym *sec_sym_at(struct obj *o, uint32_t sec, uint64_t value)
 struct elf_sym *sec_sym_named(struct obj *o, uint32_t sec, const char *name)
 {
 	const struct elf_sec *s = &o->secs[sec];
+	uint32_t lo = 0, hi = s->sym_cnt;
 
-	for (uint32_t k = 0; k < s->sym_cnt; k++) {
-		struct elf_sym *sym = &o->syms[o->secsyms[s->sym_first + k]];
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(o->syms[o->byname[s->sym_first + mid]].name, name);
 
-		if (strcmp(sym->name, name) == 0)
-			return sym;
+		if (c == 0)
+			return &o->syms[o->byname[s->sym_first + mid]];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return NULL;
+}
+
+static int cmp_ds_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct ds_entry *)a)->name, ((const struct ds_entry *)b)->name);
+}
+
+int32_t ds_index_build(const struct obj *o, uint32_t ds, struct ds_index *out)
+{
+	const uint8_t *t = ds ? btf_type_rec(o->btf, ds) : NULL;
+	uint32_t vlen = t ? btf_rec_vlen(t) : 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!vlen)
+		return 0;
+	out->e = malloc(vlen * sizeof(*out->e));
+	if (!out->e)
+		return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory");
+	out->n = vlen;
+	for (uint32_t i = 0; i < vlen; i++) {
+		out->e[i].secinfo = t + 12 + 12 * i;
+		out->e[i].name = btf_name(o->btf, rd32(out->e[i].secinfo));
+	}
+	qsort(out->e, vlen, sizeof(*out->e), cmp_ds_entry);
+	return 0;
+}
+
+const uint8_t *ds_index_find(const struct ds_index *x, const char *name)
+{
+	struct ds_entry key = { .name = name };
+	const struct ds_entry *e = x->n ? bsearch(&key, x->e, x->n, sizeof(*x->e), cmp_ds_entry) : NULL;
+
+	return e ? e->secinfo : NULL;
+}
+
+void ds_index_free(struct ds_index *x)
+{
+	free(x->e);
+	memset(x, 0, sizeof(*x));
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int32_t check_unique(const char **names, uint32_t n, const char *what)
+{
+	qsort(names, n, sizeof(*names), cmp_str_ptr);
+	for (uint32_t i = 1; i < n; i++)
+		if (strcmp(names[i - 1], names[i]) == 0)
+			return tsbpf_error(-TSBPF_ERR_FORMAT, "ELF: %s %s is defined twice", what, names[i]);
+	return 0;
 }
 
 int32_t sec_by_name(const struct obj *o, const char *name)
@@ -706,6 +800,7 @@ void tsbpf_elf_close(struct tsbpf_elf_object *pub)
 	free(o->secs);
 	free(o->syms);
 	free(o->secsyms);
+	free(o->byname);
 	btf_ext_free(&o->ext);
 	tsbpf_btf_close(o->btf);
 	for (uint32_t i = 0; i < o->fpriv.n; i++)

@@ -96,6 +96,7 @@ struct elf_sym {
 	uint8_t type;
 	uint8_t vis;
 	int32_t ext; /* externs[] index of an undefined symbol, or -1 */
+	int32_t map; /* maps[] index of the map this symbol defines, or -1 */
 };
 
 struct elf_rel {
@@ -139,6 +140,7 @@ struct obj {
 	struct elf_sym *syms;
 	uint32_t nsyms;
 	uint32_t *secsyms;
+	uint32_t *byname; /* the same symbols sorted by (section, name) */
 	struct tsbpf_btf *btf; /* owned until taken */
 	struct btf_ext ext;
 	int32_t maps_sec; /* .maps, or -1 */
@@ -166,6 +168,23 @@ void vec_free(struct vec *v);
 
 /* A string the object owns (freed on close); NULL on OOM. */
 const char *obj_strdup(struct obj *o, const char *a, const char *b);
+
+/* Variables of a DATASEC by name (BTF strings), for lookups in O(log n). */
+struct ds_entry {
+	const char *name;
+	const uint8_t *secinfo; /* struct btf_var_secinfo: type, offset, size */
+};
+struct ds_index {
+	struct ds_entry *e;
+	uint32_t n;
+};
+/* Builds the index of DATASEC `ds` (empty for 0). Returns 0 or -TSBPF_ERR_NOMEM. */
+int32_t ds_index_build(const struct obj *o, uint32_t ds, struct ds_index *out);
+/* The secinfo of the variable named `name`, or NULL. */
+const uint8_t *ds_index_find(const struct ds_index *x, const char *name);
+void ds_index_free(struct ds_index *x);
+/* Fails naming the first name of `names` (n entries, may be reordered) that appears twice. */
+int32_t check_unique(const char **names, uint32_t n, const char *what);
 
 /* Symbols of a section and lookups. */
 struct elf_sym *sec_sym_at(struct obj *o, uint32_t sec, uint64_t value);

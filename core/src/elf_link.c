@@ -102,10 +102,6 @@ static int32_t section_funcs(struct obj *o, uint32_t sec)
 			return tsbpf_error(-TSBPF_ERR_FORMAT, "ELF: section %s: function %s at offset %llu overlaps the one before it",
 					   s->name, sym->name, (unsigned long long)sym->value);
 		end = sym->value + sym->size;
-		for (uint32_t i = 0; i < o->funcs.n; i++)
-			if (strcmp(fn(o, i)->name, sym->name) == 0)
-				return tsbpf_error(-TSBPF_ERR_FORMAT, "ELF: function %s is defined twice (sections %s and %s)",
-						   sym->name, fn(o, i)->section, s->name);
 		f = vec_push(&o->funcs, sizeof(*f));
 		p = vec_push(&o->fpriv, sizeof(*p));
 		if (!f || !p)
@@ -146,12 +142,22 @@ static int32_t section_funcs(struct obj *o, uint32_t sec)
 
 int32_t elf_collect_funcs(struct obj *o)
 {
+	const char **names;
 	int32_t err;
 
 	for (uint32_t i = 1; i < o->nsecs; i++)
 		if (o->secs[i].kind == SEC_PROG && (err = section_funcs(o, i)))
 			return err;
-	return 0;
+	if (!o->funcs.n)
+		return 0;
+	names = malloc(o->funcs.n * sizeof(*names));
+	if (!names)
+		return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory");
+	for (uint32_t i = 0; i < o->funcs.n; i++)
+		names[i] = fn(o, i)->name;
+	err = check_unique(names, o->funcs.n, "function");
+	free(names);
+	return err;
 }
 
 /* ---- relocations ----------------------------------------------------------------------- */
@@ -203,16 +209,15 @@ static int32_t push_local(struct obj *o, uint32_t slot, uint32_t kind, uint32_t 
 	return 0;
 }
 
-static int32_t map_in_section(struct obj *o, uint32_t sec, uint64_t off)
+/* The legacy or BTF map a symbol defines (or an alias at its offset does). */
+static int32_t map_of(struct obj *o, const struct elf_sym *sym)
 {
-	for (uint32_t i = 0; i < o->maps.n; i++) {
-		const struct tsbpf_elf_map *m = VEC_AT(&o->maps, struct tsbpf_elf_map, i);
+	const struct elf_sym *at;
 
-		if (!m->is_inner && m->section_index == sec && m->def_offset == off &&
-		    (m->source == TSBPF_MAP_SRC_LEGACY || m->source == TSBPF_MAP_SRC_BTF))
-			return (int32_t)i;
-	}
-	return -1;
+	if (sym->map >= 0)
+		return sym->map;
+	at = sec_sym_at(o, sym->shndx, sym->value);
+	return at ? at->map : -1;
 }
 
 static const char *bind_name(uint8_t bind)
@@ -298,7 +303,7 @@ static int32_t classify(const struct insn_ctx *c, struct elf_sym *sym)
 			return insn_error(c, "map %s: unsupported binding %s", sym_label(o, sym), bind_name(sym->bind));
 		if (sym->type != STT_OBJECT && sym->type != STT_NOTYPE)
 			return insn_error(c, "map %s: the symbol has type %u, not an object", sym_label(o, sym), sym->type);
-		target = map_in_section(o, sym->shndx, sym->value);
+		target = map_of(o, sym);
 		if (target < 0)
 			return insn_error(c, "refers to %s, but no map is defined at offset %llu of section %s", sym_label(o, sym),
 					  (unsigned long long)sym->value, t->name);

@@ -16,21 +16,10 @@ static struct tsbpf_elf_map *map_at(struct obj *o, uint32_t i)
 	return VEC_AT(&o->maps, struct tsbpf_elf_map, i);
 }
 
-static int32_t find_map(struct obj *o, const char *name)
-{
-	for (uint32_t i = 0; i < o->maps.n; i++)
-		if (!map_at(o, i)->is_inner && strcmp(map_at(o, i)->name, name) == 0)
-			return (int32_t)i;
-	return -1;
-}
-
 static int32_t new_map(struct obj *o, const char *name, uint32_t source, uint32_t sec, uint32_t *index)
 {
-	struct tsbpf_elf_map *m;
+	struct tsbpf_elf_map *m = vec_push(&o->maps, sizeof(*m));
 
-	if (find_map(o, name) >= 0)
-		return tsbpf_error(-TSBPF_ERR_FORMAT, "ELF: section %s: map %s is defined twice", o->secs[sec].name, name);
-	m = vec_push(&o->maps, sizeof(*m));
 	if (!m)
 		return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory for maps");
 	m->name = name;
@@ -41,72 +30,93 @@ static int32_t new_map(struct obj *o, const char *name, uint32_t source, uint32_
 	return 0;
 }
 
-/* The VAR named `name` among the variables of DATASEC `ds`, with its secinfo. */
-static uint32_t datasec_var(const struct obj *o, uint32_t ds, const char *name, const uint8_t **secinfo)
+/* The VAR id of secinfo (0 for NULL). */
+static uint32_t si_var(const uint8_t *si)
 {
-	const uint8_t *t = ds ? btf_type_rec(o->btf, ds) : NULL;
-
-	if (!t)
-		return 0;
-	for (uint32_t i = 0; i < btf_rec_vlen(t); i++) {
-		const uint8_t *v = t + 12 + 12 * i;
-
-		if (strcmp(btf_name(o->btf, rd32(v)), name) == 0) {
-			if (secinfo)
-				*secinfo = v;
-			return rd32(v);
-		}
-	}
-	return 0;
+	return si ? rd32(si) : 0;
 }
 
 /* ---- externs --------------------------------------------------------------------------- */
 
 int32_t elf_collect_externs(struct obj *o)
 {
-	uint32_t kconfig = btf_datasec(o, ".kconfig"), ksyms = btf_datasec(o, ".ksyms");
+	struct ds_index kconfig, ksyms;
+	const char **names;
+	int32_t err;
 
-	for (uint32_t i = 1; i < o->nsyms; i++) {
+	if ((err = ds_index_build(o, btf_datasec(o, ".kconfig"), &kconfig)))
+		return err;
+	if ((err = ds_index_build(o, btf_datasec(o, ".ksyms"), &ksyms))) {
+		ds_index_free(&kconfig);
+		return err;
+	}
+	for (uint32_t i = 1; i < o->nsyms && !err; i++) {
 		struct elf_sym *sym = &o->syms[i];
 		struct tsbpf_elf_extern *e;
-		const uint8_t *si = NULL;
-		uint32_t id;
+		const uint8_t *si;
 
 		if (sym->shndx != SHN_UNDEF || !sym->name[0])
 			continue;
 		e = vec_push(&o->externs, sizeof(*e));
-		if (!e)
-			return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory for externs");
+		if (!e) {
+			err = tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory for externs");
+			break;
+		}
 		e->name = sym->name;
 		e->binding = sym->bind;
 		sym->ext = (int32_t)(o->externs.n - 1);
-		if ((id = datasec_var(o, kconfig, sym->name, &si)) && btf_kind(o->btf, id) == BTF_KIND_VAR) {
+		if ((si = ds_index_find(&kconfig, sym->name)) && btf_kind(o->btf, rd32(si)) == BTF_KIND_VAR) {
 			e->kind = TSBPF_EXTERN_KCONFIG;
-			e->btf_id = id;
+			e->btf_id = rd32(si);
 			e->offset = rd32(si + 4);
 			e->size = rd32(si + 8);
-		} else if ((id = datasec_var(o, ksyms, sym->name, NULL))) {
-			e->kind = btf_kind(o->btf, id) == BTF_KIND_FUNC ? TSBPF_EXTERN_KFUNC : TSBPF_EXTERN_KSYM;
-			e->btf_id = id;
+		} else if ((si = ds_index_find(&ksyms, sym->name))) {
+			e->kind = btf_kind(o->btf, rd32(si)) == BTF_KIND_FUNC ? TSBPF_EXTERN_KFUNC : TSBPF_EXTERN_KSYM;
+			e->btf_id = rd32(si);
 		}
 	}
-	return 0;
+	ds_index_free(&kconfig);
+	ds_index_free(&ksyms);
+	if (err || !o->externs.n)
+		return err;
+	names = malloc(o->externs.n * sizeof(*names));
+	if (!names)
+		return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory");
+	for (uint32_t i = 0; i < o->externs.n; i++)
+		names[i] = VEC_AT(&o->externs, struct tsbpf_elf_extern, i)->name;
+	err = check_unique(names, o->externs.n, "undefined symbol");
+	free(names);
+	return err;
 }
 
 /* ---- legacy maps ----------------------------------------------------------------------- */
 
+static int32_t legacy_defs(struct obj *o, uint32_t sec, const struct ds_index *ds);
+
 static int32_t legacy_maps(struct obj *o, uint32_t sec)
 {
-	static const char *const fields[] = { "type", "key size", "value size", "max entries", "flags" };
 	const struct elf_sec *s = &o->secs[sec];
-	uint32_t ds = btf_datasec(o, s->name);
+	struct ds_index ds;
+	int32_t err;
 
 	if (s->sym_cnt == 0)
 		return tsbpf_error(-TSBPF_ERR_FORMAT, "ELF: section %s: no symbols name its map definitions", s->name);
 	if (!s->data)
 		return tsbpf_error(-TSBPF_ERR_FORMAT, "ELF: section %s has no contents", s->name);
+	if ((err = ds_index_build(o, btf_datasec(o, s->name), &ds)))
+		return err;
+	err = legacy_defs(o, sec, &ds);
+	ds_index_free(&ds);
+	return err;
+}
+
+static int32_t legacy_defs(struct obj *o, uint32_t sec, const struct ds_index *ds)
+{
+	static const char *const fields[] = { "type", "key size", "value size", "max entries", "flags" };
+	const struct elf_sec *s = &o->secs[sec];
+
 	for (uint32_t k = 0; k < s->sym_cnt; k++) {
-		const struct elf_sym *sym = &o->syms[o->secsyms[s->sym_first + k]];
+		struct elf_sym *sym = &o->syms[o->secsyms[s->sym_first + k]];
 		struct tsbpf_elf_map *m;
 		const uint8_t *def;
 		uint32_t idx;
@@ -135,7 +145,8 @@ static int32_t legacy_maps(struct obj *o, uint32_t sec)
 		m->extra_size = (uint32_t)sym->size - 20;
 		m->def_offset = (uint32_t)sym->value;
 		m->def_size = (uint32_t)sym->size;
-		m->btf_var = datasec_var(o, ds, sym->name, NULL);
+		m->btf_var = si_var(ds_index_find(ds, sym->name));
+		sym->map = (int32_t)idx;
 	}
 	return 0;
 }
@@ -382,7 +393,7 @@ static int32_t btf_maps(struct obj *o)
 	for (uint32_t i = 0; dt && i < btf_rec_vlen(dt); i++) {
 		uint32_t var = rd32(dt + 12 + 12 * i), idx;
 		const char *name = btf_name(o->btf, var);
-		const struct elf_sym *sym;
+		struct elf_sym *sym;
 		int32_t def;
 		int32_t err;
 
@@ -408,6 +419,7 @@ static int32_t btf_maps(struct obj *o)
 		if ((err = btf_map_def(o, &o->values_decls, name, (uint32_t)def, (uint32_t)(sym - o->syms), false, &idx)))
 			return err;
 		map_at(o, idx)->btf_var = var;
+		sym->map = (int32_t)idx;
 	}
 	return 0;
 }
@@ -486,6 +498,22 @@ static int32_t struct_ops_maps(struct obj *o, uint32_t sec)
 	return 0;
 }
 
+static int32_t unique_maps(struct obj *o)
+{
+	const char **names = malloc((o->maps.n ? o->maps.n : 1) * sizeof(*names));
+	uint32_t n = 0;
+	int32_t err;
+
+	if (!names)
+		return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory");
+	for (uint32_t i = 0; i < o->maps.n; i++)
+		if (!map_at(o, i)->is_inner)
+			names[n++] = map_at(o, i)->name;
+	err = check_unique(names, n, "map");
+	free(names);
+	return err;
+}
+
 int32_t elf_collect_maps(struct obj *o)
 {
 	int32_t err;
@@ -508,7 +536,7 @@ int32_t elf_collect_maps(struct obj *o)
 		if ((err = struct_ops_maps(o, i)))
 			return err;
 	}
-	return 0;
+	return unique_maps(o);
 }
 
 /* ---- initial values -------------------------------------------------------------------- */
@@ -527,16 +555,15 @@ static int32_t push_value(struct obj *o, uint32_t map, uint32_t slot, uint32_t k
 	return 0;
 }
 
-/* The BTF map defined at offset `value` of .maps. */
-static int32_t btf_map_at(struct obj *o, uint64_t value)
+/* The BTF map a symbol of .maps defines (through an alias at the same offset, too). */
+static int32_t btf_map_of(struct obj *o, const struct elf_sym *sym)
 {
-	for (uint32_t i = 0; i < o->maps.n; i++) {
-		const struct tsbpf_elf_map *m = map_at(o, i);
+	const struct elf_sym *at;
 
-		if (m->source == TSBPF_MAP_SRC_BTF && !m->is_inner && m->def_offset == value)
-			return (int32_t)i;
-	}
-	return -1;
+	if (sym->map >= 0)
+		return map_at(o, (uint32_t)sym->map)->source == TSBPF_MAP_SRC_BTF ? sym->map : -1;
+	at = sec_sym_at(o, (uint32_t)o->maps_sec, sym->value);
+	return at && at->map >= 0 && map_at(o, (uint32_t)at->map)->source == TSBPF_MAP_SRC_BTF ? at->map : -1;
 }
 
 static int32_t btf_map_values(struct obj *o, const struct values_decl *d)
@@ -567,7 +594,7 @@ static int32_t btf_map_values(struct obj *o, const struct values_decl *d)
 						   name, i, sym->name);
 			err = push_value(o, d->map, i, TSBPF_VALUE_PROG, (uint32_t)target, "");
 		} else if (sym->type == STT_OBJECT && mtype != BPF_MAP_TYPE_PROG_ARRAY) {
-			target = sym->shndx == sec ? btf_map_at(o, sym->value) : -1;
+			target = sym->shndx == sec ? btf_map_of(o, sym) : -1;
 			if (target < 0)
 				return tsbpf_error(-TSBPF_ERR_FORMAT,
 						   "ELF: section .maps: map %s: values[%u] refers to %s, which is not a map in .maps",
@@ -652,57 +679,72 @@ int32_t elf_collect_map_values(struct obj *o)
 
 /* ---- variables ------------------------------------------------------------------------- */
 
-int32_t elf_collect_vars(struct obj *o)
+static int32_t section_vars(struct obj *o, uint32_t s, const struct ds_index *ds)
 {
-	for (uint32_t s = 1; s < o->nsecs; s++) {
-		const struct elf_sec *sec = &o->secs[s];
-		uint32_t ds;
+	const struct elf_sec *sec = &o->secs[s];
 
-		if (sec->kind != SEC_DATA || sec->map < 0)
+	for (uint32_t k = 0; k < sec->sym_cnt; k++) {
+		const struct elf_sym *sym = &o->syms[o->secsyms[sec->sym_first + k]];
+		const uint8_t *si;
+		struct tsbpf_elf_var *v;
+
+		/* Hidden and static variables stay private to the object; compiler
+		 * temporaries start with a dot. */
+		if (sym->vis == STV_HIDDEN || sym->vis == STV_INTERNAL)
 			continue;
-		ds = btf_datasec(o, sec->name);
-		for (uint32_t k = 0; k < sec->sym_cnt; k++) {
-			const struct elf_sym *sym = &o->syms[o->secsyms[sec->sym_first + k]];
-			const uint8_t *si = NULL;
-			struct tsbpf_elf_var *v;
-			uint32_t var;
-
-			/* Hidden and static variables stay private to the object; compiler
-			 * temporaries start with a dot. */
-			if (sym->vis == STV_HIDDEN || sym->vis == STV_INTERNAL)
-				continue;
-			if (sym->bind != STB_GLOBAL && sym->bind != STB_WEAK)
-				continue;
-			if (sym->name[0] == '.')
-				continue;
-			for (uint32_t i = 0; i < o->vars.n; i++)
-				if (strcmp(VEC_AT(&o->vars, struct tsbpf_elf_var, i)->name, sym->name) == 0)
-					return tsbpf_error(-TSBPF_ERR_FORMAT, "ELF: data section %s: variable %s is defined twice",
-							   sec->name, sym->name);
-			if (sym->value > sec->size || sym->size > sec->size - sym->value)
-				return tsbpf_error(-TSBPF_ERR_FORMAT,
-						   "ELF: data section %s: variable %s (offset %llu, %llu bytes) runs past the end of the section",
-						   sec->name, sym->name, (unsigned long long)sym->value,
-						   (unsigned long long)sym->size);
-			var = datasec_var(o, ds, sym->name, &si);
-			if (var && rd32(si + 4) != sym->value)
-				return tsbpf_error(-TSBPF_ERR_FORMAT,
-						   "ELF: data section %s: variable %s is at offset %u in BTF but %llu in the symbol table",
-						   sec->name, sym->name, rd32(si + 4), (unsigned long long)sym->value);
-			if (var && rd32(si + 8) != sym->size)
-				return tsbpf_error(-TSBPF_ERR_FORMAT,
-						   "ELF: data section %s: variable %s is %u bytes in BTF but %llu in the symbol table",
-						   sec->name, sym->name, rd32(si + 8), (unsigned long long)sym->size);
-			v = vec_push(&o->vars, sizeof(*v));
-			if (!v)
-				return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory");
-			v->name = sym->name;
-			v->map = (uint32_t)sec->map;
-			v->offset = (uint32_t)sym->value;
-			v->size = (uint32_t)sym->size;
-			v->btf_var = var;
-			v->binding = sym->bind;
-		}
+		if (sym->bind != STB_GLOBAL && sym->bind != STB_WEAK)
+			continue;
+		if (sym->name[0] == '.')
+			continue;
+		if (sym->value > sec->size || sym->size > sec->size - sym->value)
+			return tsbpf_error(-TSBPF_ERR_FORMAT,
+					   "ELF: data section %s: variable %s (offset %llu, %llu bytes) runs past the end of the section",
+					   sec->name, sym->name, (unsigned long long)sym->value, (unsigned long long)sym->size);
+		si = ds_index_find(ds, sym->name);
+		if (si && rd32(si + 4) != sym->value)
+			return tsbpf_error(-TSBPF_ERR_FORMAT,
+					   "ELF: data section %s: variable %s is at offset %u in BTF but %llu in the symbol table",
+					   sec->name, sym->name, rd32(si + 4), (unsigned long long)sym->value);
+		if (si && rd32(si + 8) != sym->size)
+			return tsbpf_error(-TSBPF_ERR_FORMAT,
+					   "ELF: data section %s: variable %s is %u bytes in BTF but %llu in the symbol table",
+					   sec->name, sym->name, rd32(si + 8), (unsigned long long)sym->size);
+		v = vec_push(&o->vars, sizeof(*v));
+		if (!v)
+			return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory");
+		v->name = sym->name;
+		v->map = (uint32_t)sec->map;
+		v->offset = (uint32_t)sym->value;
+		v->size = (uint32_t)sym->size;
+		v->btf_var = si_var(si);
+		v->binding = sym->bind;
 	}
 	return 0;
+}
+
+int32_t elf_collect_vars(struct obj *o)
+{
+	const char **names;
+	int32_t err = 0;
+
+	for (uint32_t s = 1; s < o->nsecs && !err; s++) {
+		struct ds_index ds;
+
+		if (o->secs[s].kind != SEC_DATA || o->secs[s].map < 0)
+			continue;
+		if ((err = ds_index_build(o, btf_datasec(o, o->secs[s].name), &ds)))
+			return err;
+		err = section_vars(o, s, &ds);
+		ds_index_free(&ds);
+	}
+	if (err || !o->vars.n)
+		return err;
+	names = malloc(o->vars.n * sizeof(*names));
+	if (!names)
+		return tsbpf_error(-TSBPF_ERR_NOMEM, "ELF: out of memory");
+	for (uint32_t i = 0; i < o->vars.n; i++)
+		names[i] = VEC_AT(&o->vars, struct tsbpf_elf_var, i)->name;
+	err = check_unique(names, o->vars.n, "variable");
+	free(names);
+	return err;
 }

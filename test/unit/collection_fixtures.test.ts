@@ -400,3 +400,27 @@ test('sectionProgramType: libbpf conventions, cilium prefixes, flags and attach 
   t.true(sectionProgramType('lsm.s/x').attachBtf);
   t.false(sectionProgramType('kprobe/x').attachBtf);
 });
+
+test('a large object: 3000 variables, 300 maps, 200 programs sharing subprograms', (t) => {
+  const lines = [HEADER];
+  for (let i = 0; i < 3000; i++) lines.push(`__u32 var${i} = ${i + 1};`);
+  for (let i = 0; i < 300; i++)
+    lines.push(`struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, ${i + 1}); } map${i} SEC(".maps");`);
+  lines.push('__attribute__((noinline)) int sub(int x) { return x + var0; }');
+  lines.push('__attribute__((noinline)) int sub2(int x) { return sub(x) * 2; }');
+  for (let i = 0; i < 200; i++)
+    lines.push(`SEC("socket") int prog${i}(void *c) { __u32 k = 0; return sub2(var${i * 7}) + (bpf_map_lookup_elem(&map${i}, &k) != 0); }`);
+  const path = compileSource('large', lines.join('\n'));
+  const t0 = process.hrtime.bigint();
+  const s = loadCollectionSpec(path);
+  t.log(`parsed in ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
+  t.is(Object.keys(s.variables).length, 3000);
+  t.is(Object.keys(s.maps).filter((m) => m.startsWith('map')).length, 300);
+  t.is(Object.keys(s.programs).length, 200);
+  t.is(s.variables.var2999!.value.readUInt32LE(0), 3000);
+  t.is(s.maps.map299!.maxEntries, 300);
+  const p = s.programs.prog150!;
+  t.deepEqual(p.functions.map((f) => f.name), ['prog150', 'sub2', 'sub']);
+  t.true(p.relocations.some((r) => r.kind === 'map' && r.map === 'map150'));
+  t.true(p.relocations.some((r) => r.kind === 'mapValue' && r.map === '.data' && r.offset === s.variables.var1050!.offset));
+});

@@ -165,6 +165,9 @@ const cases: Case[] = [
     },
     /^ELF: section \.maps: map \w+ is not a struct$/,
   ],
+  ['two functions with one name', () => modern.with(u32(modern.symbol('leaf').at, modern.bytes.readUInt32LE(modern.symbol('shared').at))), /^ELF: function shared is defined twice$/],
+  ['two legacy maps with one name', () => legacy.with(u32(legacy.symbol('tc_map').at, legacy.bytes.readUInt32LE(legacy.symbol('counts').at))), /^ELF: map counts is defined twice$/],
+  ['two variables with one name', () => modern.with(u32(modern.symbol('zeroed').at, modern.bytes.readUInt32LE(modern.symbol('counter').at))), /^ELF: variable counter is defined twice$/],
   [
     'a .maps symbol missing',
     () => modern.with((b) => b.write('hash_mop', modern.bytes.indexOf('hash_map\0', modern.section('.strtab').offset), 'latin1')),
