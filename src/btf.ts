@@ -132,6 +132,7 @@ function scratchBuf(c: Core, size: number): number {
 }
 
 const TOKEN = Symbol('Btf');
+const kernelCache = new WeakMap<Core, Btf>();
 
 /**
  * Parsed BTF. Immutable: a CollectionSpec and its clones share one. The core memory it
@@ -209,6 +210,21 @@ export class Btf {
       if (e instanceof BpfError) throw new BpfError({ command: OP, errno: e.errno, reason: `${path}: ${e.reason}`, advice: '' });
       throw e;
     }
+  }
+
+  /**
+   * The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed on first use and shared
+   * afterwards: what CO-RE relocations and attach targets resolve against. Requires Linux
+   * 5.4+ built with CONFIG_DEBUG_INFO_BTF; throws ENOENT otherwise.
+   */
+  static kernel(): Btf {
+    const c = core();
+    let k = kernelCache.get(c);
+    if (!k) {
+      k = Btf.load('/sys/kernel/btf/vmlinux');
+      kernelCache.set(c, k);
+    }
+    return k;
   }
 
   /** The raw bytes, with the fix-ups applied to an object's BTF (DATASEC sizes and offsets). */

@@ -33,7 +33,8 @@ test('vmlinux: all types decode as bpftool decodes them', (t) => {
 });
 
 test('vmlinux: lookups by name, sizes and resolution', (t) => {
-  const btf = Btf.load();
+  const btf = Btf.kernel();
+  t.is(Btf.kernel(), btf, 'parsed once and shared');
   const task = btf.typeByName('task_struct', 'STRUCT');
   t.is(task.kind, 'STRUCT');
   t.is(btf.sizeof(task.id), task.kind === 'STRUCT' ? task.size : -1);
