@@ -7,6 +7,23 @@ export type {
   ProgramSpec, RunOptions, RunResult, TestResult, BenchmarkResult, ProgramInfo, ProgramStats, AttachedPrograms,
 } from './program.js';
 export * as asm from './asm.js';
+export { loadCollectionSpec, sectionProgramType, CollectionSpec, VariableSpec, CoreRelocationKinds } from './collection_spec.js';
+export type {
+  CollectionProgramSpec,
+  CollectionMapSpec,
+  CoreRelocation,
+  CoreRelocationKind,
+  ExternSpec,
+  ExtInfoCounts,
+  FunctionSpan,
+  MapContent,
+  MapSource,
+  Relocation,
+  SectionMatch,
+  SymbolBinding,
+} from './collection_spec.js';
+export { Btf, BtfKind } from './btf.js';
+export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions } from './btf.js';
 export * as features from './features.js';
 export { BpfError, VerifierError, NotSupportedError, errnoName } from './errors.js';
 export { MapType, ProgramType, AttachType, LinkType, BpfCommand } from './generated/uapi.js';

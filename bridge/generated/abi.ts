@@ -27,6 +27,36 @@ export const TSBPF_FIXUP_PARENT_SHIFT = 8;
 export const TSBPF_MAX_FIXUPS = 8;
 export const TSBPF_ATTR_MAX = 256;
 export const TSBPF_FIXUP_MAX_LEN = 1073741824;
+export const TSBPF_BTF_OWN_DATA = 1;
+export const TSBPF_BTF_KIND_ANY = 4294967295;
+export const TSBPF_SEC_UNKNOWN = 0;
+export const TSBPF_SEC_LIBBPF = 1;
+export const TSBPF_SEC_PREFIX = 2;
+export const TSBPF_SEC_ATTACH_BTF = 1;
+export const TSBPF_SEC_SLEEPABLE = 2;
+export const TSBPF_SEC_XDP_FRAGS = 4;
+export const TSBPF_SEC_USDT = 8;
+export const TSBPF_SEC_ATTACHABLE = 16;
+export const TSBPF_SEC_ATTACH_OPT = 32;
+export const TSBPF_SEC_NO_AUTOLOAD = 64;
+export const TSBPF_MAP_SRC_BTF = 1;
+export const TSBPF_MAP_SRC_LEGACY = 2;
+export const TSBPF_MAP_SRC_DATA = 3;
+export const TSBPF_MAP_SRC_STRUCT_OPS = 4;
+export const TSBPF_RELOC_MAP_FD = 1;
+export const TSBPF_RELOC_MAP_VALUE = 2;
+export const TSBPF_RELOC_KCONFIG = 3;
+export const TSBPF_RELOC_KSYM = 4;
+export const TSBPF_RELOC_KFUNC = 5;
+export const TSBPF_RELOC_EXTERN = 6;
+export const TSBPF_RELOC_CALL = 7;
+export const TSBPF_RELOC_FUNC_ADDR = 8;
+export const TSBPF_EXTERN_UNKNOWN = 0;
+export const TSBPF_EXTERN_KCONFIG = 1;
+export const TSBPF_EXTERN_KSYM = 2;
+export const TSBPF_EXTERN_KFUNC = 3;
+export const TSBPF_VALUE_PROG = 1;
+export const TSBPF_VALUE_MAP = 2;
 export const TSBPF_OP_ADD64_IMM = 7;
 export const TSBPF_OP_ADD64_REG = 15;
 export const TSBPF_OP_SUB64_IMM = 23;
@@ -257,6 +287,55 @@ export const tsbpf_fixup = {
   dir: { off: 12, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
+/** struct tsbpf_btf_type_info (btf.h) */
+export const tsbpf_btf_type_info = {
+  $name: 'tsbpf_btf_type_info',
+  $size: 64,
+  id: { off: 0, kind: 'u32', count: 0 },
+  kind: { off: 4, kind: 'u32', count: 0 },
+  name: { off: 8, kind: 'ptr', count: 0 },
+  name_off: { off: 12, kind: 'u32', count: 0 },
+  vlen: { off: 16, kind: 'u32', count: 0 },
+  kflag: { off: 20, kind: 'u32', count: 0 },
+  size: { off: 24, kind: 'u32', count: 0 },
+  type: { off: 28, kind: 'u32', count: 0 },
+  index_type: { off: 32, kind: 'u32', count: 0 },
+  nelems: { off: 36, kind: 'u32', count: 0 },
+  int_encoding: { off: 40, kind: 'u32', count: 0 },
+  int_offset: { off: 44, kind: 'u32', count: 0 },
+  int_bits: { off: 48, kind: 'u32', count: 0 },
+  linkage: { off: 52, kind: 'u32', count: 0 },
+  component_idx: { off: 56, kind: 'i32', count: 0 },
+  pad: { off: 60, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_btf_member_info (btf.h) */
+export const tsbpf_btf_member_info = {
+  $name: 'tsbpf_btf_member_info',
+  $size: 40,
+  name: { off: 0, kind: 'ptr', count: 0 },
+  name_off: { off: 4, kind: 'u32', count: 0 },
+  type: { off: 8, kind: 'u32', count: 0 },
+  offset: { off: 12, kind: 'u32', count: 0 },
+  bitfield_size: { off: 16, kind: 'u32', count: 0 },
+  size: { off: 20, kind: 'u32', count: 0 },
+  pad: { off: 24, kind: 'u32', count: 0 },
+  value: { off: 32, kind: 'u64', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_btf_info (btf.h) */
+export const tsbpf_btf_info = {
+  $name: 'tsbpf_btf_info',
+  $size: 28,
+  data: { off: 0, kind: 'ptr', count: 0 },
+  size: { off: 4, kind: 'u32', count: 0 },
+  start_id: { off: 8, kind: 'u32', count: 0 },
+  end_id: { off: 12, kind: 'u32', count: 0 },
+  start_str: { off: 16, kind: 'u32', count: 0 },
+  str_len: { off: 20, kind: 'u32', count: 0 },
+  type_len: { off: 24, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
 /** struct tsbpf_btf_load_opts (btf_load.h) */
 export const tsbpf_btf_load_opts = {
   $name: 'tsbpf_btf_load_opts',
@@ -271,6 +350,165 @@ export const tsbpf_btf_load_opts = {
   log_truncated: { off: 28, kind: 'u32', count: 0 },
   log_true_size: { off: 32, kind: 'u32', count: 0 },
   attempts: { off: 36, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_elf_func (elf.h) */
+export const tsbpf_elf_func = {
+  $name: 'tsbpf_elf_func',
+  $size: 116,
+  name: { off: 0, kind: 'ptr', count: 0 },
+  section: { off: 4, kind: 'ptr', count: 0 },
+  section_index: { off: 8, kind: 'u32', count: 0 },
+  binding: { off: 12, kind: 'u32', count: 0 },
+  is_program: { off: 16, kind: 'u32', count: 0 },
+  prog_type: { off: 20, kind: 'u32', count: 0 },
+  attach_type: { off: 24, kind: 'u32', count: 0 },
+  prog_flags: { off: 28, kind: 'u32', count: 0 },
+  sec_flags: { off: 32, kind: 'u32', count: 0 },
+  match: { off: 36, kind: 'u32', count: 0 },
+  attach_to: { off: 40, kind: 'ptr', count: 0 },
+  offset: { off: 44, kind: 'u32', count: 0 },
+  insn_cnt: { off: 48, kind: 'u32', count: 0 },
+  insns: { off: 52, kind: 'ptr', count: 0 },
+  linked_cnt: { off: 56, kind: 'u32', count: 0 },
+  reloc_first: { off: 60, kind: 'u32', count: 0 },
+  reloc_cnt: { off: 64, kind: 'u32', count: 0 },
+  callee_first: { off: 68, kind: 'u32', count: 0 },
+  callee_cnt: { off: 72, kind: 'u32', count: 0 },
+  func_info: { off: 76, kind: 'ptr', count: 0 },
+  func_info_cnt: { off: 80, kind: 'u32', count: 0 },
+  line_info: { off: 84, kind: 'ptr', count: 0 },
+  line_info_cnt: { off: 88, kind: 'u32', count: 0 },
+  core_relos: { off: 92, kind: 'ptr', count: 0 },
+  core_relo_cnt: { off: 96, kind: 'u32', count: 0 },
+  own_func_info: { off: 100, kind: 'u32', count: 0 },
+  own_line_info: { off: 104, kind: 'u32', count: 0 },
+  own_core_relos: { off: 108, kind: 'u32', count: 0 },
+  btf_func: { off: 112, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_elf_reloc (elf.h) */
+export const tsbpf_elf_reloc = {
+  $name: 'tsbpf_elf_reloc',
+  $size: 20,
+  insn: { off: 0, kind: 'u32', count: 0 },
+  kind: { off: 4, kind: 'u32', count: 0 },
+  target: { off: 8, kind: 'u32', count: 0 },
+  offset: { off: 12, kind: 'u32', count: 0 },
+  symbol: { off: 16, kind: 'ptr', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_elf_map (elf.h) */
+export const tsbpf_elf_map = {
+  $name: 'tsbpf_elf_map',
+  $size: 120,
+  name: { off: 0, kind: 'ptr', count: 0 },
+  source: { off: 4, kind: 'u32', count: 0 },
+  section_index: { off: 8, kind: 'u32', count: 0 },
+  type: { off: 12, kind: 'u32', count: 0 },
+  key_size: { off: 16, kind: 'u32', count: 0 },
+  value_size: { off: 20, kind: 'u32', count: 0 },
+  max_entries: { off: 24, kind: 'u32', count: 0 },
+  flags: { off: 28, kind: 'u32', count: 0 },
+  numa_node: { off: 32, kind: 'u32', count: 0 },
+  pinning: { off: 36, kind: 'u32', count: 0 },
+  pad: { off: 40, kind: 'u32', count: 0 },
+  map_extra: { off: 48, kind: 'u64', count: 0 },
+  key_type: { off: 56, kind: 'u32', count: 0 },
+  value_type: { off: 60, kind: 'u32', count: 0 },
+  btf_var: { off: 64, kind: 'u32', count: 0 },
+  inner: { off: 68, kind: 'i32', count: 0 },
+  is_inner: { off: 72, kind: 'u32', count: 0 },
+  data: { off: 76, kind: 'ptr', count: 0 },
+  data_size: { off: 80, kind: 'u32', count: 0 },
+  extra: { off: 84, kind: 'ptr', count: 0 },
+  extra_size: { off: 88, kind: 'u32', count: 0 },
+  values_first: { off: 92, kind: 'u32', count: 0 },
+  values_cnt: { off: 96, kind: 'u32', count: 0 },
+  values_decl: { off: 100, kind: 'u32', count: 0 },
+  def_offset: { off: 104, kind: 'u32', count: 0 },
+  def_size: { off: 108, kind: 'u32', count: 0 },
+  references: { off: 112, kind: 'u32', count: 0 },
+  pad2: { off: 116, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_elf_map_value (elf.h) */
+export const tsbpf_elf_map_value = {
+  $name: 'tsbpf_elf_map_value',
+  $size: 20,
+  map: { off: 0, kind: 'u32', count: 0 },
+  slot: { off: 4, kind: 'u32', count: 0 },
+  kind: { off: 8, kind: 'u32', count: 0 },
+  target: { off: 12, kind: 'u32', count: 0 },
+  member: { off: 16, kind: 'ptr', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_elf_var (elf.h) */
+export const tsbpf_elf_var = {
+  $name: 'tsbpf_elf_var',
+  $size: 28,
+  name: { off: 0, kind: 'ptr', count: 0 },
+  map: { off: 4, kind: 'u32', count: 0 },
+  offset: { off: 8, kind: 'u32', count: 0 },
+  size: { off: 12, kind: 'u32', count: 0 },
+  btf_var: { off: 16, kind: 'u32', count: 0 },
+  binding: { off: 20, kind: 'u32', count: 0 },
+  pad: { off: 24, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_elf_extern (elf.h) */
+export const tsbpf_elf_extern = {
+  $name: 'tsbpf_elf_extern',
+  $size: 28,
+  name: { off: 0, kind: 'ptr', count: 0 },
+  kind: { off: 4, kind: 'u32', count: 0 },
+  binding: { off: 8, kind: 'u32', count: 0 },
+  btf_id: { off: 12, kind: 'u32', count: 0 },
+  offset: { off: 16, kind: 'u32', count: 0 },
+  size: { off: 20, kind: 'u32', count: 0 },
+  references: { off: 24, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_elf_object (elf.h) */
+export const tsbpf_elf_object = {
+  $name: 'tsbpf_elf_object',
+  $size: 96,
+  license: { off: 0, kind: 'ptr', count: 0 },
+  kernel_version: { off: 4, kind: 'u32', count: 0 },
+  has_version: { off: 8, kind: 'u32', count: 0 },
+  btf: { off: 12, kind: 'ptr', count: 0 },
+  btf_ext_funcs: { off: 16, kind: 'u32', count: 0 },
+  btf_ext_lines: { off: 20, kind: 'u32', count: 0 },
+  btf_ext_core_relos: { off: 24, kind: 'u32', count: 0 },
+  kconfig_size: { off: 28, kind: 'u32', count: 0 },
+  funcs: { off: 32, kind: 'ptr', count: 0 },
+  n_funcs: { off: 36, kind: 'u32', count: 0 },
+  maps: { off: 40, kind: 'ptr', count: 0 },
+  n_maps: { off: 44, kind: 'u32', count: 0 },
+  values: { off: 48, kind: 'ptr', count: 0 },
+  n_values: { off: 52, kind: 'u32', count: 0 },
+  vars: { off: 56, kind: 'ptr', count: 0 },
+  n_vars: { off: 60, kind: 'u32', count: 0 },
+  externs: { off: 64, kind: 'ptr', count: 0 },
+  n_externs: { off: 68, kind: 'u32', count: 0 },
+  relocs: { off: 72, kind: 'ptr', count: 0 },
+  n_relocs: { off: 76, kind: 'u32', count: 0 },
+  callees: { off: 80, kind: 'ptr', count: 0 },
+  n_callees: { off: 84, kind: 'u32', count: 0 },
+  n_sections: { off: 88, kind: 'u32', count: 0 },
+  n_symbols: { off: 92, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_elf_sec_type (elf.h) */
+export const tsbpf_elf_sec_type = {
+  $name: 'tsbpf_elf_sec_type',
+  $size: 24,
+  prog_type: { off: 0, kind: 'u32', count: 0 },
+  attach_type: { off: 4, kind: 'u32', count: 0 },
+  prog_flags: { off: 8, kind: 'u32', count: 0 },
+  sec_flags: { off: 12, kind: 'u32', count: 0 },
+  match: { off: 16, kind: 'u32', count: 0 },
+  attach_to_off: { off: 20, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_insn (insn.h) */
@@ -532,6 +770,17 @@ export const tsbpf_prog_query = {
 
 /** The functions core.wasm exports (besides memory and _initialize). */
 export interface CoreFunctions {
+  tsbpf_btf_open(data: Ptr<'void'>, size: number, base: Ptr<'tsbpf_btf'>, flags: number, out: Ptr<'tsbpf_btf *'>): number;
+  tsbpf_btf_close(btf: Ptr<'tsbpf_btf'>): void;
+  tsbpf_btf_info(btf: Ptr<'tsbpf_btf'>, out: Ptr<'tsbpf_btf_info'>): number;
+  tsbpf_btf_type(btf: Ptr<'tsbpf_btf'>, id: number, out: Ptr<'tsbpf_btf_type_info'>): number;
+  tsbpf_btf_members(btf: Ptr<'tsbpf_btf'>, id: number, out: Ptr<'tsbpf_btf_member_info'>, cap: number): number;
+  tsbpf_btf_find(btf: Ptr<'tsbpf_btf'>, name: Ptr<'char'>, kind: number, after_id: number): number;
+  tsbpf_btf_sizeof(btf: Ptr<'tsbpf_btf'>, id: number): number;
+  tsbpf_btf_alignof(btf: Ptr<'tsbpf_btf'>, id: number): number;
+  tsbpf_btf_resolve(btf: Ptr<'tsbpf_btf'>, id: number): number;
+  tsbpf_btf_decl_tags(btf: Ptr<'tsbpf_btf'>, id: number, component_idx: number, out: Ptr<'uint32_t'>, cap: number): number;
+  tsbpf_btf_str(btf: Ptr<'tsbpf_btf'>, off: number): Ptr<'char'>;
   tsbpf_btf_load(opts: Ptr<'tsbpf_btf_load_opts'>): number;
   tsbpf_abi_version(): number;
   tsbpf_malloc(size: number): Ptr<'void'>;
@@ -540,6 +789,10 @@ export interface CoreFunctions {
   tsbpf_last_error_command(): number;
   tsbpf_last_kernel_error(): number;
   tsbpf_request_count(): number;
+  tsbpf_elf_open(data: Ptr<'void'>, size: number, out: Ptr<'tsbpf_elf_object *'>): number;
+  tsbpf_elf_close(obj: Ptr<'tsbpf_elf_object'>): void;
+  tsbpf_elf_take_btf(obj: Ptr<'tsbpf_elf_object'>): Ptr<'tsbpf_btf'>;
+  tsbpf_elf_section_type(name: Ptr<'char'>, out: Ptr<'tsbpf_elf_sec_type'>): number;
   tsbpf_insns_assemble(opts: Ptr<'tsbpf_asm_opts'>): number;
   tsbpf_insns_decode(opts: Ptr<'tsbpf_decode_opts'>): number;
   tsbpf_insn_format(insn: Ptr<'tsbpf_insn'>, strtab: Ptr<'char'>, strtab_len: number, flags: number, out: Ptr<'char'>, out_cap: number): number;
@@ -581,6 +834,17 @@ export interface CoreFunctions {
 }
 
 export const EXPORTED_FUNCTIONS = [
+  'tsbpf_btf_open',
+  'tsbpf_btf_close',
+  'tsbpf_btf_info',
+  'tsbpf_btf_type',
+  'tsbpf_btf_members',
+  'tsbpf_btf_find',
+  'tsbpf_btf_sizeof',
+  'tsbpf_btf_alignof',
+  'tsbpf_btf_resolve',
+  'tsbpf_btf_decl_tags',
+  'tsbpf_btf_str',
   'tsbpf_btf_load',
   'tsbpf_abi_version',
   'tsbpf_malloc',
@@ -589,6 +853,10 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_last_error_command',
   'tsbpf_last_kernel_error',
   'tsbpf_request_count',
+  'tsbpf_elf_open',
+  'tsbpf_elf_close',
+  'tsbpf_elf_take_btf',
+  'tsbpf_elf_section_type',
   'tsbpf_insns_assemble',
   'tsbpf_insns_decode',
   'tsbpf_insn_format',
