@@ -37,6 +37,11 @@ export interface RawHost {
 export interface PreparedRequest {
   /** Sends the request; returns the syscall's result or -errno. */
   run(): number;
+  /**
+   * The words of the attr the kernel reads and writes on each run (its own copy, in native
+   * memory). Callers set input fields and read results only at offsets the core gave them.
+   */
+  readonly attr: Uint32Array;
 }
 
 /** A buffer a request points at: `data` is a live view into Wasm memory. */

@@ -223,8 +223,8 @@ export class SyscallHost implements RawHost {
 
 /** A prepared request: its own copy of the attr, with native pointers into Wasm memory. */
 class Replay implements PreparedRequest {
-  private readonly attr: ArrayBuffer;
-  private readonly a32: Uint32Array;
+  private readonly buf: ArrayBuffer;
+  readonly attr: Uint32Array;
   private readonly addr: number;
   private readonly size: number;
   private view: Uint8Array | undefined;
@@ -241,10 +241,10 @@ class Replay implements PreparedRequest {
   ) {
     this.size = attr.length;
     this.native = host.native;
-    this.attr = new ArrayBuffer(align8(attr.length));
-    new Uint8Array(this.attr).set(attr);
-    this.a32 = new Uint32Array(this.attr);
-    this.addr = host.native.addressOf(this.attr);
+    this.buf = new ArrayBuffer(align8(attr.length));
+    new Uint8Array(this.buf).set(attr);
+    this.attr = new Uint32Array(this.buf);
+    this.addr = host.native.addressOf(this.buf);
     for (let i = 0; i < f.count; i++) {
       this.offsets.push(f.attrOff[i]! >>> 2);
       this.ptrs.push(f.ptr[i]!);
@@ -258,8 +258,8 @@ class Replay implements PreparedRequest {
     if (base < 0) throw new Error('tsbpf: the address of Wasm memory is no longer available');
     for (let i = 0; i < this.offsets.length; i++) {
       const addr = base + this.ptrs[i]!;
-      this.a32[this.offsets[i]!] = addr >>> 0;
-      this.a32[this.offsets[i]! + 1] = (addr / 0x100000000) >>> 0;
+      this.attr[this.offsets[i]!] = addr >>> 0;
+      this.attr[this.offsets[i]! + 1] = (addr / 0x100000000) >>> 0;
     }
     this.view = view;
   }

@@ -725,6 +725,27 @@ export const tsbpf_test_run_opts = {
   attempts: { off: 92, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
+/** struct tsbpf_test_run_plan (prog.h) */
+export const tsbpf_test_run_plan = {
+  $name: 'tsbpf_test_run_plan',
+  $size: 60,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  cmd: { off: 4, kind: 'u32', count: 0 },
+  attr: { off: 8, kind: 'ptr', count: 0 },
+  attr_size: { off: 12, kind: 'u32', count: 0 },
+  fixups: { off: 16, kind: 'ptr', count: 0 },
+  n_fixups: { off: 20, kind: 'u32', count: 0 },
+  data_in: { off: 24, kind: 'ptr', count: 0 },
+  data_in_cap: { off: 28, kind: 'u32', count: 0 },
+  data_out: { off: 32, kind: 'ptr', count: 0 },
+  data_out_cap: { off: 36, kind: 'u32', count: 0 },
+  off_data_size_in: { off: 40, kind: 'u32', count: 0 },
+  off_data_size_out: { off: 44, kind: 'u32', count: 0 },
+  off_repeat: { off: 48, kind: 'u32', count: 0 },
+  off_retval: { off: 52, kind: 'u32', count: 0 },
+  off_duration: { off: 56, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
 /** struct tsbpf_prog_info (prog.h) */
 export const tsbpf_prog_info = {
   $name: 'tsbpf_prog_info',
@@ -826,6 +847,8 @@ export interface CoreFunctions {
   tsbpf_probe_helper(prog_type: number, helper: number, env: Ptr<'tsbpf_probe_env'>, out: Ptr<'tsbpf_probe_result'>): number;
   tsbpf_prog_load(opts: Ptr<'tsbpf_prog_load_opts'>): number;
   tsbpf_prog_test_run(opts: Ptr<'tsbpf_test_run_opts'>): number;
+  tsbpf_prog_test_run_plan(prog_fd: number, data_in_cap: number, want_data_out: number, plan: Ptr<'tsbpf_test_run_plan'>): number;
+  tsbpf_prog_test_run_plan_free(plan: Ptr<'tsbpf_test_run_plan'>): void;
   tsbpf_prog_get_info(fd: number, info: Ptr<'tsbpf_prog_info'>): number;
   tsbpf_prog_attach(target_fd: number, prog_fd: number, attach_type: number, flags: number, replace_fd: number): number;
   tsbpf_prog_detach(target_fd: number, prog_fd: number, attach_type: number): number;
@@ -890,6 +913,8 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_probe_helper',
   'tsbpf_prog_load',
   'tsbpf_prog_test_run',
+  'tsbpf_prog_test_run_plan',
+  'tsbpf_prog_test_run_plan_free',
   'tsbpf_prog_get_info',
   'tsbpf_prog_attach',
   'tsbpf_prog_detach',

@@ -3,8 +3,12 @@
  * buffers, retries when interrupted, and grows the buffers when the kernel
  * reports that the program produced more than fitted.
  */
+#include <stdlib.h>
+
 #include "internal.h"
 #include "tsbpf/prog.h"
+
+_Static_assert(offsetof(struct tsbpf_request, attr) == 0, "a plan frees its request through the attr pointer");
 
 /* Interrupted runs are restarted this many times before giving up. */
 #define MAX_EINTR_RETRIES 1000
@@ -132,4 +136,65 @@ int32_t tsbpf_prog_test_run(struct tsbpf_test_run_opts *o)
 		o->ctx_size_out = o->ctx_size_in;
 	}
 	return 0;
+}
+
+int32_t tsbpf_prog_test_run_plan(uint32_t prog_fd, uint32_t data_in_cap, uint32_t want_data_out,
+				 struct tsbpf_test_run_plan *plan)
+{
+	struct tsbpf_request *req;
+	uint8_t *in, *out = NULL;
+	uint32_t out_cap = 0;
+
+	tsbpf_begin(BPF_PROG_TEST_RUN);
+	if (!OPTS_VALID(plan, struct tsbpf_test_run_plan))
+		return tsbpf_error(-EINVAL, "invalid plan struct");
+	if (data_in_cap == 0 || data_in_cap > UINT32_MAX - TSBPF_TEST_RUN_HEADROOM)
+		return tsbpf_error(-EINVAL, "cannot plan test runs on packets of %u bytes", data_in_cap);
+	if (want_data_out)
+		out_cap = data_in_cap + TSBPF_TEST_RUN_HEADROOM;
+	req = malloc(sizeof(*req));
+	in = malloc(data_in_cap);
+	if (out_cap)
+		out = malloc(out_cap);
+	if (!req || !in || (out_cap && !out)) {
+		free(req);
+		free(in);
+		free(out);
+		return tsbpf_error(-TSBPF_ERR_NOMEM, "no memory for a test-run plan of %u bytes", data_in_cap);
+	}
+	/* The same request tsbpf_prog_test_run builds for one packet, with full buffers. */
+	REQ_INIT(req, test.batch_size);
+	req->attr.test.prog_fd = prog_fd;
+	req->attr.test.repeat = 1;
+	req->attr.test.data_size_in = data_in_cap;
+	REQ_PTR(req, test.data_in, in, data_in_cap, TSBPF_FIXUP_IN);
+	if (out) {
+		req->attr.test.data_size_out = out_cap;
+		REQ_PTR(req, test.data_out, out, out_cap, TSBPF_FIXUP_OUT);
+	}
+	plan->cmd = BPF_PROG_TEST_RUN;
+	plan->attr = &req->attr; /* first member: also the allocation freed by plan_free */
+	plan->attr_size = req->size;
+	plan->fixups = req->fixups;
+	plan->n_fixups = req->n_fixups;
+	plan->data_in = in;
+	plan->data_in_cap = data_in_cap;
+	plan->data_out = out;
+	plan->data_out_cap = out_cap;
+	plan->off_data_size_in = offsetof(union bpf_attr, test.data_size_in);
+	plan->off_data_size_out = offsetof(union bpf_attr, test.data_size_out);
+	plan->off_repeat = offsetof(union bpf_attr, test.repeat);
+	plan->off_retval = offsetof(union bpf_attr, test.retval);
+	plan->off_duration = offsetof(union bpf_attr, test.duration);
+	return 0;
+}
+
+void tsbpf_prog_test_run_plan_free(struct tsbpf_test_run_plan *plan)
+{
+	if (!plan)
+		return;
+	free((void *)(uintptr_t)plan->attr);
+	free(plan->data_in);
+	free((void *)(uintptr_t)plan->data_out);
+	memset((uint8_t *)plan + sizeof(plan->sz), 0, sizeof(*plan) - sizeof(plan->sz));
 }

@@ -140,6 +140,38 @@ struct tsbpf_test_run_opts {
  * the kernel says they were too small. */
 TSBPF_API int32_t tsbpf_prog_test_run(struct tsbpf_test_run_opts *opts);
 
+/*
+ * A test run planned once and replayed by the host for each packet (Program.test() and
+ * benchmark() in a loop): the request the core built, the Wasm buffers it points at, and
+ * where in the attr the host sets the sizes and repeat of each run and reads its results.
+ * Anything but a plain success (EINTR, ENOSPC, an error) the host sends through
+ * tsbpf_prog_test_run instead, which applies the core's policies.
+ */
+struct tsbpf_test_run_plan {
+	uint32_t sz;
+	uint32_t cmd;
+	const void *attr;
+	uint32_t attr_size;
+	const void *fixups;
+	uint32_t n_fixups;
+	void *data_in;          /* copy each packet here ... */
+	uint32_t data_in_cap;   /* ... at most this many bytes */
+	const void *data_out;   /* the program's output packet */
+	uint32_t data_out_cap;
+	/* byte offsets in the attr: */
+	uint32_t off_data_size_in;
+	uint32_t off_data_size_out;
+	uint32_t off_repeat;
+	uint32_t off_retval;
+	uint32_t off_duration;
+};
+
+/* Plans test runs of prog_fd on packets of up to data_in_cap bytes (want_data_out 0: no
+ * output buffer, as benchmarks need). Returns 0; the plan owns core memory until
+ * tsbpf_prog_test_run_plan_free. */
+TSBPF_API int32_t tsbpf_prog_test_run_plan(uint32_t prog_fd, uint32_t data_in_cap, uint32_t want_data_out, struct tsbpf_test_run_plan *plan);
+TSBPF_API void tsbpf_prog_test_run_plan_free(struct tsbpf_test_run_plan *plan);
+
 /* Bits of tsbpf_prog_info.want: which arrays to fetch in a second request. */
 enum tsbpf_prog_info_want {
 	TSBPF_PROG_INFO_WANT_MAP_IDS = 1,
