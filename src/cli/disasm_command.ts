@@ -8,7 +8,7 @@
  */
 import * as asm from '../asm.js';
 import type { Btf } from '../btf.js';
-import { loadCollectionSpec, type CollectionProgramSpec, type Relocation } from '../collection_spec.js';
+import { loadCollectionSpec, type CollectionProgramSpec, type CollectionSpec, type Relocation } from '../collection_spec.js';
 import type { CommandSpec } from './args.js';
 import { failure, hexBytes, programTypeName } from './format.js';
 
@@ -43,12 +43,15 @@ const BPF_EXIT = 0x90;
 const BPF_PSEUDO_CALL = 1;
 const BPF_PSEUDO_FUNC = 4;
 
-function relocationText(r: Relocation): string {
+function relocationText(r: Relocation, spec: CollectionSpec): string {
   switch (r.kind) {
     case 'map':
       return `map ${r.map}`;
-    case 'mapValue':
-      return `${r.map}+${r.offset}`;
+    case 'mapValue': {
+      // Name the global variable the address points at, as llvm-objdump -r does.
+      const v = Object.values(spec.variables).find((x) => x.mapName === r.map && x.offset === r.offset);
+      return `${r.map}+${r.offset}${v ? ` (${v.name})` : ''}`;
+    }
     case 'kconfig':
       return `kconfig ${r.extern} (.kconfig+${r.offset})`;
     case 'ksym':
@@ -83,12 +86,12 @@ function lineInfo(p: CollectionProgramSpec, btf: Btf | undefined): Map<number, S
   return out;
 }
 
-function disassembleProgram(p: CollectionProgramSpec, btf: Btf | undefined, hex: boolean): InstructionJson[] {
+function disassembleProgram(p: CollectionProgramSpec, spec: CollectionSpec, hex: boolean): InstructionJson[] {
   const decoded = asm.decode(p.instructions, { fragment: true });
   const texts = asm.disassemble(p.instructions, { hex });
   const functions = new Map(p.functions.map((f) => [f.offset, f.name]));
-  const relocations = new Map(p.relocations.map((r) => [r.instruction, relocationText(r)]));
-  const lines = lineInfo(p, btf);
+  const relocations = new Map(p.relocations.map((r) => [r.instruction, relocationText(r, spec)]));
+  const lines = lineInfo(p, spec.types);
   const out: InstructionJson[] = [];
   const labels = new Map<number, string>();
   let slot = 0;
@@ -162,7 +165,7 @@ export const disasmCommand: CommandSpec = {
       name: p.name,
       section: p.sectionName,
       type: programTypeName(p.type),
-      instructions: disassembleProgram(p, spec.types, flags.hex === true),
+      instructions: disassembleProgram(p, spec, flags.hex === true),
     }));
     out.result(result);
     if (result.length === 0) out.line(`${args.file} has no programs`);
@@ -170,17 +173,21 @@ export const disasmCommand: CommandSpec = {
       if (k) out.line();
       const total = chosen[k]!.instructions.length / 8;
       out.line(`${p.name}: ${p.type || 'unknown type'}, section ${p.section}, ${total} instruction slots`);
+      // A source line is shown where it changes, and again after a label or function
+      // start, as llvm-objdump -S does: `current` is the line info record in force.
       let last: SourceLine | undefined;
+      let current: SourceLine | undefined;
       const width = String(Math.max(total - 1, 0)).length;
       for (const insn of p.instructions) {
         if (insn.function) {
           out.line(`<${insn.function}>:`);
-          last = undefined;
+          last = current = undefined;
         } else if (insn.label) {
           out.line(`${insn.label}:`);
+          last = undefined;
         }
-        // A source line is shown where it changes, as llvm-objdump -S does.
-        const s = insn.source;
+        if (insn.source) current = insn.source;
+        const s = current;
         if (s && s.line !== 0 && (!last || last.line !== s.line || last.file !== s.file)) {
           out.line(`; ${s.text}`);
           last = s;
