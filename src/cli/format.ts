@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { BpfError } from '../errors.js';
+import { UsageError } from './args.js';
 import { AttachTypeNames, MapTypeNames, ProgramTypeNames } from '../generated/uapi.js';
 
 /** 'socket_filter' for BPF_PROG_TYPE_SOCKET_FILTER; 'type 99' for one this build does not know. */
@@ -164,7 +165,7 @@ export function failure(command: string, reason: string, errno = 22, advice = ''
 export function parseTarget(text: string): { id: number } | { path: string } {
   if (/^\d+$/.test(text)) {
     const id = Number(text);
-    if (id < 1 || id > 0xffffffff) throw failure('tsbpf', `${text} is not an object id (1 to 4294967295)`, 22);
+    if (id < 1 || id > 0xffffffff) throw new UsageError(`${text} is not an object id (1 to 4294967295)`);
     return { id };
   }
   return { path: text };
