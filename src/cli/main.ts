@@ -6,26 +6,8 @@
  */
 import { BpfError } from '../errors.js';
 import { UsageError, helpText, parseArgs, type CommandSpec, type Output } from './args.js';
-import { disasmCommand } from './disasm_command.js';
-import { featuresCommand } from './features_command.js';
+import { COMMANDS } from './commands.js';
 import { toJson } from './format.js';
-import { mapDumpCommand } from './map_dump_command.js';
-import { mapListCommand } from './map_list_command.js';
-import { mapShowCommand } from './map_show_command.js';
-import { objInspectCommand } from './obj_inspect_command.js';
-import { progListCommand } from './prog_list_command.js';
-import { progShowCommand } from './prog_show_command.js';
-
-export const COMMANDS: CommandSpec[] = [
-  featuresCommand,
-  objInspectCommand,
-  disasmCommand,
-  progListCommand,
-  progShowCommand,
-  mapListCommand,
-  mapShowCommand,
-  mapDumpCommand,
-];
 
 function usage(): string {
   const lines = ['usage: tsbpf <command> [arguments] [--json] [--help]', '', 'commands:'];
