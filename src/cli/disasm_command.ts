@@ -10,6 +10,7 @@ import * as asm from '../asm.js';
 import type { Btf } from '../btf.js';
 import { loadCollectionSpec, type CollectionProgramSpec, type CollectionSpec, type Relocation } from '../collection_spec.js';
 import type { CommandSpec } from './args.js';
+import { HelperNames } from '../generated/uapi.js';
 import { failure, hexBytes, programTypeName } from './format.js';
 
 interface SourceLine {
@@ -32,6 +33,8 @@ interface InstructionJson {
   target?: { offset: number; name: string };
   /** What the loader patches into this instruction. */
   relocation?: string;
+  /** The helper a call instruction calls ('bpf_map_lookup_elem'). */
+  helper?: string;
   /** The line info record that starts at this slot. */
   source?: SourceLine;
 }
@@ -100,8 +103,10 @@ function disassembleProgram(p: CollectionProgramSpec, spec: CollectionSpec, hex:
     const cls = code & 7;
     const op = code & 0xf0;
     let target: number | undefined;
+    let helper: string | undefined;
     if ((cls === BPF_JMP || cls === BPF_JMP32) && op === BPF_CALL) {
       if (insn.src === BPF_PSEUDO_CALL) target = slot + 1 + Number(insn.imm);
+      else if (insn.src === 0) helper = HelperNames[Number(insn.imm)];
     } else if ((cls === BPF_JMP || cls === BPF_JMP32) && op !== BPF_EXIT) {
       // gotol (JMP32 | JA) keeps its offset in imm.
       target = slot + 1 + (cls === BPF_JMP32 && op === 0 ? Number(insn.imm) : insn.off);
@@ -122,6 +127,7 @@ function disassembleProgram(p: CollectionProgramSpec, spec: CollectionSpec, hex:
     if (fn) entry.function = fn;
     const rel = relocations.get(slot);
     if (rel) entry.relocation = rel;
+    if (helper) entry.helper = helper;
     const src = lines.get(slot);
     if (src) entry.source = src;
     out.push(entry);
@@ -194,7 +200,7 @@ export const disasmCommand: CommandSpec = {
         }
         let text = insn.text;
         if (insn.target) text += ` <${insn.target.name}>`;
-        const note = insn.relocation && !insn.target ? `  ; ${insn.relocation}` : '';
+        const note = insn.relocation && !insn.target ? `  ; ${insn.relocation}` : insn.helper ? `  ; ${insn.helper}` : '';
         const raw = flags.raw ? `${insn.bytes.padEnd(47)}  ` : '';
         out.line(`${String(insn.offset).padStart(width + 4)}: ${raw}${text}${note}`);
       }

@@ -18,6 +18,7 @@ interface Insn {
   label?: string;
   target?: { offset: number; name: string };
   relocation?: string;
+  helper?: string;
   source?: { file: string; line: number; column: number; text: string };
 }
 interface Disasm {
@@ -301,12 +302,17 @@ test('the human listing: one header per program, functions, labels at jump targe
   t.is(json.length, 1);
   for (const i of json[0]!.instructions) {
     if (i.target) t.true(lines.includes(`${i.target.name}:`) || lines.includes(`<${i.target.name}>:`), `label ${i.target.name}`);
-    const text = `${i.text}${i.target ? ` <${i.target.name}>` : ''}${i.relocation && !i.target ? `  ; ${i.relocation}` : ''}`;
+    const note = i.relocation && !i.target ? `  ; ${i.relocation}` : i.helper ? `  ; ${i.helper}` : '';
+    const text = `${i.text}${i.target ? ` <${i.target.name}>` : ''}${note}`;
     t.true(lines.some((l) => l.endsWith(`${i.offset}: ${text}`)), text);
   }
   t.true(json[0]!.instructions.some((i) => i.relocation === 'map records'));
   t.true(json[0]!.instructions.some((i) => i.relocation === '.bss+0 (packets)'));
   t.true(json[0]!.instructions.some((i) => i.target?.name === 'bump'));
+  t.deepEqual(json[0]!.instructions.filter((i) => i.helper).map((i) => [i.text, i.helper]), [
+    ['call 1', 'bpf_map_lookup_elem'],
+    ['call 1', 'bpf_map_lookup_elem'],
+  ]);
   // --raw adds each instruction's bytes, which are the object's: 16 bytes for ld_imm64.
   const raw = tsbpf('disasm', file, 'count', '--raw');
   t.regex(raw.stdout, /^\s+5: 18 1[0-9a-f] 00 00 00 00 00 00 00 00 00 00 00 00 00 00 +ld_pseudo r1, 1, 0 {2}; map records$/m);
