@@ -61,15 +61,17 @@ function fdinfo(fd: number, field: string): number | undefined {
 
 export function programRecord(p: Program): ProgramRecord {
   const i = p.info();
-  const loaded = i.loadTime === undefined ? undefined : sinceBoot(i.loadTime);
+  // Whole seconds: the boot time it is computed from is only known to about 10 ms, and
+  // differs by that much between two readings.
+  const loadedAt = i.loadTime === undefined ? undefined : Math.floor(sinceBoot(i.loadTime).getTime() / 1000);
   return {
     id: i.id,
     type: programTypeName(i.type),
     name: i.name,
     tag: i.tag,
     gplCompatible: i.gplCompatible,
-    loadedAt: loaded ? Math.floor(loaded.getTime() / 1000) : undefined,
-    loadedAtIso: loaded?.toISOString(),
+    loadedAt,
+    loadedAtIso: loadedAt === undefined ? undefined : new Date(loadedAt * 1000).toISOString(),
     uid: i.createdByUid,
     xlatedBytes: i.xlatedSize,
     jited: i.jitedSize > 0,
