@@ -68,16 +68,21 @@ export function mapFlagsText(flags: number): string {
   return `0x${(flags >>> 0).toString(16)} (${names.join(',')})`;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_0X = HEX.map((h) => `0x${h}`);
+
 /** Bytes as two-digit hex separated by spaces: '01 00 00 00'. */
 export function hexBytes(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (i ? ' ' : '') + b[i]!.toString(16).padStart(2, '0');
+  let s = b.length ? HEX[b[0]!]! : '';
+  for (let i = 1; i < b.length; i++) s += ` ${HEX[b[i]!]!}`;
   return s;
 }
 
 /** Bytes as bpftool's JSON shows them: ['0x01', '0x00', ...]. */
 export function hexByteArray(b: Uint8Array): string[] {
-  return Array.from(b, (x) => `0x${x.toString(16).padStart(2, '0')}`);
+  const out = new Array<string>(b.length);
+  for (let i = 0; i < b.length; i++) out[i] = HEX_0X[b[i]!]!;
+  return out;
 }
 
 /** A C string from a fixed-size field (up to the first NUL). */
@@ -126,34 +131,65 @@ export function exact(v: bigint): number | bigint {
 /**
  * JSON text of a value, indented by two spaces. Unlike JSON.stringify, a bigint is
  * written as its exact digits (as bpftool writes 64-bit values); undefined properties
- * are left out.
+ * are left out, and arrays of scalars (bytes, ids) stay on one line.
  */
-export function toJson(value: unknown, indent = ''): string {
-  if (value === null || value === undefined) return 'null';
+export function toJson(value: unknown): string {
+  const parts: string[] = [];
+  writeJson(value, '', parts);
+  return parts.join('');
+}
+
+function writeJson(value: unknown, indent: string, out: string[]): void {
   switch (typeof value) {
     case 'bigint':
-      return value.toString();
+      out.push(value.toString());
+      return;
     case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
+      out.push(Number.isFinite(value) ? String(value) : 'null');
+      return;
     case 'boolean':
-      return String(value);
+      out.push(String(value));
+      return;
     case 'string':
-      return JSON.stringify(value);
-    case 'object':
-      break;
+      out.push(JSON.stringify(value));
+      return;
     default:
-      return 'null';
+      if (typeof value !== 'object' || value === null) {
+        out.push('null');
+        return;
+      }
   }
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
-    if (value.length === 0) return '[]';
-    // Arrays of scalars (bytes, ids) stay on one line, as bpftool prints them.
-    if (value.every((v) => v === null || typeof v !== 'object')) return `[${value.map((v) => toJson(v)).join(', ')}]`;
-    return `[\n${value.map((v) => inner + toJson(v, inner)).join(',\n')}\n${indent}]`;
+    if (value.length === 0) {
+      out.push('[]');
+    } else if (value.every((v) => v === null || (typeof v !== 'object' && typeof v !== 'bigint'))) {
+      out.push(JSON.stringify(value));
+    } else if (value.every((v) => v === null || typeof v !== 'object')) {
+      out.push('[');
+      value.forEach((v, i) => {
+        if (i) out.push(',');
+        writeJson(v, inner, out);
+      });
+      out.push(']');
+    } else {
+      out.push('[\n');
+      value.forEach((v, i) => {
+        out.push(i ? `,\n${inner}` : inner);
+        writeJson(v, inner, out);
+      });
+      out.push(`\n${indent}]`);
+    }
+    return;
   }
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  if (entries.length === 0) return '{}';
-  return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${toJson(v, inner)}`).join(',\n')}\n${indent}}`;
+  let first = true;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v === undefined) continue;
+    out.push(first ? `{\n${inner}` : `,\n${inner}`, JSON.stringify(k), ': ');
+    first = false;
+    writeJson(v, inner, out);
+  }
+  out.push(first ? '{}' : `\n${indent}}`);
 }
 
 /** A failure of a command that is not the kernel's (an unknown program name, say). */

@@ -25,14 +25,27 @@ interface CliOutput extends Output {
 const PROGRESS_AFTER_MS = 1000;
 const PROGRESS_EVERY_MS = 100;
 
+/** Output is written in chunks of about this size (a long listing is not a write per line). */
+const FLUSH_AT = 64 * 1024;
+
 function makeOutput(json: boolean): CliOutput {
   const started = Date.now();
   let shownAt = 0;
   let progressShown = false;
+  let pending: string[] = [];
+  let pendingSize = 0;
+  const flush = (): void => {
+    if (pending.length) process.stdout.write(pending.join(''));
+    pending = [];
+    pendingSize = 0;
+  };
   return {
     json,
     line: (text = '') => {
-      if (!json) process.stdout.write(`${text}\n`);
+      if (json) return;
+      pending.push(`${text}\n`);
+      pendingSize += text.length + 1;
+      if (pendingSize >= FLUSH_AT) flush();
     },
     result: (value) => {
       if (json) process.stdout.write(`${toJson(value)}\n`);
@@ -47,6 +60,7 @@ function makeOutput(json: boolean): CliOutput {
     },
     done: () => {
       if (progressShown) process.stderr.write('\r\x1b[K');
+      flush();
     },
   };
 }

@@ -53,7 +53,8 @@ export const mapDumpCommand: CommandSpec = {
     for (const key of m.keys()) {
       if (++n % 256 === 0) out.progress(`dumping map ${info.id}: ${n} entries`);
       const k = decoded(btf, info.btfKeyTypeId, key);
-      const keyText = k === undefined ? hexBytes(key) : render(k);
+      // The lines for people are only made when they will be printed.
+      const keyText = out.json ? '' : k === undefined ? hexBytes(key) : render(k);
       let value: Buffer | Buffer[] | undefined;
       try {
         value = m.lookup(key) as Buffer | Buffer[] | undefined;
@@ -73,13 +74,15 @@ export const mapDumpCommand: CommandSpec = {
         entry.values = value.map((v, cpu) => ({ cpu, value: hexByteArray(v) }));
         const vs = value.map((v) => decoded(btf, info.btfValueTypeId, v));
         if (vs.every((v) => v !== undefined)) formatted.values = vs.map((v, cpu) => ({ cpu, value: plain(v!) }));
-        lines.push(`${keyText}:`);
-        value.forEach((v, cpu) => lines.push(`  cpu${cpu}: ${vs[cpu] === undefined ? hexBytes(v) : render(vs[cpu]!, 100, '  ')}`));
+        if (!out.json) {
+          lines.push(`${keyText}:`);
+          value.forEach((v, cpu) => lines.push(`  cpu${cpu}: ${vs[cpu] === undefined ? hexBytes(v) : render(vs[cpu]!, 100, '  ')}`));
+        }
       } else {
         entry.value = hexByteArray(value);
         const v = decoded(btf, info.btfValueTypeId, value);
         if (v !== undefined) formatted.value = plain(v);
-        lines.push(`${keyText}: ${v === undefined ? hexBytes(value) : render(v)}`);
+        if (!out.json) lines.push(`${keyText}: ${v === undefined ? hexBytes(value) : render(v)}`);
       }
       if (Object.keys(formatted).length) entry.formatted = formatted;
       entries.push(entry);
