@@ -39,6 +39,10 @@ function mapJson(spec: CollectionSpec, m: CollectionMapSpec): Record<string, unk
     keyType: btfTypeName(spec.types, m.keyTypeId),
     valueType: btfTypeName(spec.types, m.valueTypeId),
     innerMap: m.innerMap ? mapJson(spec, m.innerMap) : undefined,
+    // Prog arrays and maps of maps initialised in C: which program or map each slot holds.
+    slots: m.contents.some((c) => typeof c.value === 'string')
+      ? m.contents.filter((c) => typeof c.value === 'string').map((c) => ({ key: c.key, name: c.value as string }))
+      : undefined,
   };
 }
 

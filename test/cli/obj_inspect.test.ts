@@ -26,6 +26,8 @@ interface Inspect {
     source: string;
     keyType: string;
     valueType: string;
+    slots?: { key: number; name: string }[];
+    innerMap?: Record<string, unknown>;
   }>;
   variables: Array<{ name: string; section: string; offset: number; size: number; type: string; readOnly: boolean }>;
   externs: Array<{ name: string; kind: string; weak: boolean; type: string }>;
@@ -161,6 +163,9 @@ test('a fixture compiled by clang-14: every field against llvm-readelf and bpfto
     valueType: 'struct pair',
   });
   t.is(maps.get('pinned_lru')?.pinning, 'by_name');
+  t.deepEqual(maps.get('jump_table')?.slots, [{ key: 2, name: 'tail_target' }]);
+  t.deepEqual(maps.get('outer')?.slots, [{ key: 0, name: 'inner_a' }, { key: 3, name: 'inner_b' }]);
+  t.like(maps.get('outer')?.innerMap, { type: 'array', keySize: 4, valueSize: 8, maxEntries: 8 });
   t.deepEqual(
     got.externs.map((e) => [e.name, e.kind, e.weak]).sort(),
     [
