@@ -53,6 +53,8 @@ $(WASM): $(CORE_SOURCES)
 $(STAMP)/tsc: $(TS_SOURCES) $(WASM)
 	rm -rf dist && npx tsc -p .
 	@mkdir -p dist && cp $(WASM) dist/core.wasm
+	@# package.json's bin: tsc does not set the mode, npx and npm link need it executable.
+	@chmod +x dist/src/cli/main.js
 	@touch $@
 
 ## generate: rewrite the generated bindings from the headers

@@ -8,14 +8,17 @@
 import { readFileSync } from 'node:fs';
 import type { Core } from '../bridge/core.js';
 import {
+  TSBPF_BTF_INFO_WANT_DATA,
   TSBPF_BTF_KIND_ANY,
   TSBPF_BTF_OWN_DATA,
   tsbpf_btf_info as InfoLayout,
   tsbpf_btf_member_info as MemberLayout,
+  tsbpf_btf_obj_info as ObjInfoLayout,
   tsbpf_btf_type_info as TypeLayout,
   type Ptr,
 } from '../bridge/generated/abi.js';
 import { BpfError, errnoValue } from './errors.js';
+import { ObjectKind, fdById } from './object.js';
 import { core } from './runtime.js';
 import { bytes as checkBytes, integer, invalid, string } from './validate.js';
 
@@ -105,6 +108,17 @@ export type BtfType =
   | (Base<'FLOAT'> & { size: number })
   | (Base<'DECL_TAG'> & { type: number; componentIdx: number });
 
+/** What the kernel says about a BTF object it holds ({@link Btf.objectInfo}). */
+export interface BtfObjectInfo {
+  id: number;
+  /** 'vmlinux', a module's name, or '' for BTF loaded by a program (BPF_BTF_LOAD). Linux 5.11. */
+  name: string;
+  /** True for the kernel's and modules' own BTF. Linux 5.11. */
+  kernel: boolean;
+  /** Size of the blob in bytes. */
+  size: number;
+}
+
 /** Options of {@link Btf.parse}. */
 export interface BtfParseOptions {
   /** The base of split BTF (vmlinux for a module's BTF): ids and strings continue after it. */
@@ -132,6 +146,29 @@ function scratchBuf(c: Core, size: number): number {
 }
 
 const TOKEN = Symbol('Btf');
+
+/** Opens BTF object `id`, reads its info (and blob), closes it. */
+function readObject(c: Core, id: number, withData: boolean): { info: BtfObjectInfo; data: Buffer | undefined } {
+  const fd = fdById(c, ObjectKind.Btf, id);
+  try {
+    const p = c.struct(ObjInfoLayout);
+    c.setU32(p, ObjInfoLayout.want, withData ? TSBPF_BTF_INFO_WANT_DATA : 0);
+    c.check(c.fn.tsbpf_btf_get_info(fd, p as Ptr<'tsbpf_btf_obj_info'>));
+    const size = c.u32(p, ObjInfoLayout.btf_size);
+    const data = withData ? c.bytes(c.u32(p, ObjInfoLayout.data), size) : undefined;
+    return {
+      info: {
+        id: c.u32(p, ObjInfoLayout.id),
+        name: c.cstring(p + ObjInfoLayout.name.off, ObjInfoLayout.name.count),
+        kernel: c.u32(p, ObjInfoLayout.kernel_btf) !== 0,
+        size,
+      },
+      data,
+    };
+  } finally {
+    c.closeFd(fd);
+  }
+}
 const kernelCache = new WeakMap<Core, Btf>();
 
 /**
@@ -225,6 +262,39 @@ export class Btf {
       kernelCache.set(c, k);
     }
     return k;
+  }
+
+  /**
+   * What the kernel says about the BTF object with this id (a program's or map's btfId).
+   * Throws a BpfError with code ENOENT when there is none, EPERM without CAP_SYS_ADMIN.
+   * Requires Linux 4.18.
+   */
+  static objectInfo(id: number): BtfObjectInfo {
+    return readObject(core(), integer('BPF_BTF_GET_FD_BY_ID', 'id', id, 1, 0xffffffff), false).info;
+  }
+
+  /**
+   * Fetches the BTF object with this id from the kernel (a map's or program's types, as
+   * `bpftool btf dump id N` does) and parses it. A module's BTF is split BTF: it is parsed
+   * on the kernel's ({@link Btf.kernel}). Throws a BpfError with code ENOENT when there is
+   * no such object, EPERM without CAP_SYS_ADMIN. Requires Linux 4.18 (modules: 5.11).
+   */
+  static fromId(id: number): Btf {
+    const c = core();
+    const { info, data } = readObject(c, integer('BPF_BTF_GET_FD_BY_ID', 'id', id, 1, 0xffffffff), true);
+    const split = info.kernel && info.name !== 'vmlinux';
+    try {
+      return Btf.parse(data!, split ? { base: Btf.kernel() } : {});
+    } catch (e) {
+      // BTF loaded by a program may still be split on the kernel's (BPF_BTF_LOAD of a
+      // module program's types): try that before giving up.
+      if (split || !(e instanceof BpfError)) throw e;
+      try {
+        return Btf.parse(data!, { base: Btf.kernel() });
+      } catch {
+        throw new BpfError({ command: OP, errno: e.errno, reason: `BTF object ${id}: ${e.reason}`, advice: '' });
+      }
+    }
   }
 
   /** The raw bytes, with the fix-ups applied to an object's BTF (DATASEC sizes and offsets). */

@@ -23,7 +23,7 @@ export type {
   SymbolBinding,
 } from './collection_spec.js';
 export { Btf, BtfKind } from './btf.js';
-export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions } from './btf.js';
+export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions, BtfObjectInfo } from './btf.js';
 export * as features from './features.js';
 export { BpfError, VerifierError, NotSupportedError, errnoName } from './errors.js';
 export { MapType, ProgramType, AttachType, LinkType, BpfCommand } from './generated/uapi.js';

@@ -34,7 +34,7 @@ import { bytes as bytesCodec, Codec, CodecError, copyBytes } from './codec.js';
 import { BpfError, commandName } from './errors.js';
 import { FdHandle } from './fd.js';
 import { MapType, MapTypeNames } from './generated/uapi.js';
-import { fdById, ObjectKind, objectIds, openPinned, pinFd, unpinPath } from './object.js';
+import { fdById, fdObjectType, ObjectKind, objectIds, openPinned, pinFd, unpinPath } from './object.js';
 import { core } from './runtime.js';
 import { checkKeys, describe, integer, invalid, string } from './validate.js';
 
@@ -424,13 +424,23 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     return BpfMap.#open(c, fdById(c, ObjectKind.Map, n, flags), opts, cmd);
   }
 
-  /** Opens the map pinned at `path` on a bpffs mount. Requires Linux 4.4. */
+  /**
+   * Opens the map pinned at `path` on a bpffs mount. Throws a BpfError when nothing is
+   * pinned there (ENOENT) or the pin is not a map (EINVAL). Requires Linux 4.4.
+   */
   static loadPinned<K = Buffer, V = Buffer>(path: string, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
     const cmd = 'BPF_OBJ_GET';
     checkKeys(cmd, 'OpenOptions', opts, OPEN_KEYS);
     const flags = integer(cmd, 'flags', opts.flags, 0, U32_MAX, 0);
     const c = core();
-    return BpfMap.#open(c, openPinned(c, path, flags), opts, cmd);
+    const fd = openPinned(c, path, flags);
+    // The info of a program fd would read as a map's: refuse anything but a map.
+    const what = fdObjectType(fd);
+    if (what !== undefined && what !== 'map') {
+      c.closeFd(fd);
+      throw new BpfError({ command: cmd, errno: EINVAL, reason: `${path} is a pinned ${what}, not a map`, advice: '' });
+    }
+    return BpfMap.#open(c, fd, opts, cmd);
   }
 
   static #open<K, V>(c: Core, fd: number, opts: OpenOptions<K, V>, cmd: string): BpfMap<K, V> {

@@ -3,7 +3,7 @@
  * the kernel has loaded, and opening an object by id. Program, BpfMap and the other handle
  * types build their pin/loadPinned/fromId/ids on these.
  */
-import { statfsSync, unlinkSync } from 'node:fs';
+import { readlinkSync, statfsSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Core } from '../bridge/core.js';
 import type { Ptr } from '../bridge/generated/abi.js';
@@ -90,5 +90,15 @@ export function* objectIds(c: Core, kind: ObjectKind): Generator<number> {
     }
   } finally {
     c.free(out);
+  }
+}
+
+/** 'prog', 'map', 'link', 'btf' for a BPF object fd; undefined when it cannot tell. */
+export function fdObjectType(fd: number): string | undefined {
+  try {
+    const m = /^anon_inode:bpf[-_](\w+)$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+    return m ? m[1] : 'non-BPF file';
+  } catch {
+    return undefined; // no /proc: the kernel's answers will have to do
   }
 }

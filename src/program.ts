@@ -6,7 +6,6 @@
  * options and turns results into JavaScript values.
  */
 import { Buffer } from 'node:buffer';
-import { readlinkSync } from 'node:fs';
 import { release } from 'node:os';
 import { native, type Core } from '../bridge/core.js';
 import {
@@ -46,7 +45,7 @@ import { BpfError, NotSupportedError, VerifierError, ENOTSUPP } from './errors.j
 import { Feature, requireFeature } from './features.js';
 import { FdHandle } from './fd.js';
 import { AttachType, AttachTypeNames, ProgramType, ProgramTypeNames } from './generated/uapi.js';
-import { ObjectKind, fdById, objectIds, openPinned, pinFd, unpinPath } from './object.js';
+import { ObjectKind, fdById, fdObjectType, objectIds, openPinned, pinFd, unpinPath } from './object.js';
 import { core } from './runtime.js';
 import { bytes, checkKeys, describe, integer, invalid, string } from './validate.js';
 
@@ -793,16 +792,6 @@ function runningKernelVersion(): number {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release());
   if (!m) return 0;
   return ((Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255)) >>> 0;
-}
-
-/** 'prog', 'map', 'link', 'btf' for a BPF object fd; undefined when it cannot tell. */
-function fdObjectType(fd: number): string | undefined {
-  try {
-    const m = /^anon_inode:bpf[-_](\w+)$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-    return m ? m[1] : 'non-BPF file';
-  } catch {
-    return undefined; // no /proc: the kernel's answers below will have to do
-  }
 }
 
 function u32Array(c: Core, p: number, n: number): number[] {

@@ -29,6 +29,8 @@ export const TSBPF_ATTR_MAX = 256;
 export const TSBPF_FIXUP_MAX_LEN = 1073741824;
 export const TSBPF_BTF_OWN_DATA = 1;
 export const TSBPF_BTF_KIND_ANY = 4294967295;
+export const TSBPF_BTF_NAME_LEN = 64;
+export const TSBPF_BTF_INFO_WANT_DATA = 1;
 export const TSBPF_SEC_UNKNOWN = 0;
 export const TSBPF_SEC_LIBBPF = 1;
 export const TSBPF_SEC_PREFIX = 2;
@@ -334,6 +336,19 @@ export const tsbpf_btf_info = {
   start_str: { off: 16, kind: 'u32', count: 0 },
   str_len: { off: 20, kind: 'u32', count: 0 },
   type_len: { off: 24, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_btf_obj_info (btf_info.h) */
+export const tsbpf_btf_obj_info = {
+  $name: 'tsbpf_btf_obj_info',
+  $size: 88,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  want: { off: 4, kind: 'u32', count: 0 },
+  id: { off: 8, kind: 'u32', count: 0 },
+  kernel_btf: { off: 12, kind: 'u32', count: 0 },
+  btf_size: { off: 16, kind: 'u32', count: 0 },
+  data: { off: 20, kind: 'ptr', count: 0 },
+  name: { off: 24, kind: 'u8', count: 64 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_btf_load_opts (btf_load.h) */
@@ -802,6 +817,7 @@ export interface CoreFunctions {
   tsbpf_btf_resolve(btf: Ptr<'tsbpf_btf'>, id: number): number;
   tsbpf_btf_decl_tags(btf: Ptr<'tsbpf_btf'>, id: number, component_idx: number, out: Ptr<'uint32_t'>, cap: number): number;
   tsbpf_btf_str(btf: Ptr<'tsbpf_btf'>, off: number): Ptr<'char'>;
+  tsbpf_btf_get_info(fd: number, info: Ptr<'tsbpf_btf_obj_info'>): number;
   tsbpf_btf_load(opts: Ptr<'tsbpf_btf_load_opts'>): number;
   tsbpf_abi_version(): number;
   tsbpf_malloc(size: number): Ptr<'void'>;
@@ -868,6 +884,7 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_btf_resolve',
   'tsbpf_btf_decl_tags',
   'tsbpf_btf_str',
+  'tsbpf_btf_get_info',
   'tsbpf_btf_load',
   'tsbpf_abi_version',
   'tsbpf_malloc',

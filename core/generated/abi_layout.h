@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include "tsbpf/abi.h"
 #include "tsbpf/btf.h"
+#include "tsbpf/btf_info.h"
 #include "tsbpf/btf_load.h"
 #include "tsbpf/core.h"
 #include "tsbpf/elf.h"
@@ -52,6 +53,14 @@ _Static_assert(offsetof(struct tsbpf_btf_info, end_id) == 12, "tsbpf_btf_info.en
 _Static_assert(offsetof(struct tsbpf_btf_info, start_str) == 16, "tsbpf_btf_info.start_str");
 _Static_assert(offsetof(struct tsbpf_btf_info, str_len) == 20, "tsbpf_btf_info.str_len");
 _Static_assert(offsetof(struct tsbpf_btf_info, type_len) == 24, "tsbpf_btf_info.type_len");
+_Static_assert(sizeof(struct tsbpf_btf_obj_info) == 88, "tsbpf_btf_obj_info size");
+_Static_assert(offsetof(struct tsbpf_btf_obj_info, sz) == 0, "tsbpf_btf_obj_info.sz");
+_Static_assert(offsetof(struct tsbpf_btf_obj_info, want) == 4, "tsbpf_btf_obj_info.want");
+_Static_assert(offsetof(struct tsbpf_btf_obj_info, id) == 8, "tsbpf_btf_obj_info.id");
+_Static_assert(offsetof(struct tsbpf_btf_obj_info, kernel_btf) == 12, "tsbpf_btf_obj_info.kernel_btf");
+_Static_assert(offsetof(struct tsbpf_btf_obj_info, btf_size) == 16, "tsbpf_btf_obj_info.btf_size");
+_Static_assert(offsetof(struct tsbpf_btf_obj_info, data) == 20, "tsbpf_btf_obj_info.data");
+_Static_assert(offsetof(struct tsbpf_btf_obj_info, name) == 24, "tsbpf_btf_obj_info.name");
 _Static_assert(sizeof(struct tsbpf_btf_load_opts) == 40, "tsbpf_btf_load_opts size");
 _Static_assert(offsetof(struct tsbpf_btf_load_opts, sz) == 0, "tsbpf_btf_load_opts.sz");
 _Static_assert(offsetof(struct tsbpf_btf_load_opts, data) == 4, "tsbpf_btf_load_opts.data");

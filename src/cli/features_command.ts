@@ -1,4 +1,5 @@
 /** `tsbpf features`: what this kernel supports, probed by real minimal loads. */
+import { BpfError } from '../errors.js';
 import { features } from '../index.js';
 import type { FeatureResult } from '../features.js';
 import type { CommandSpec } from './args.js';
@@ -11,7 +12,7 @@ function mark(r: FeatureResult): string {
 export const featuresCommand: CommandSpec = {
   name: 'features',
   usage: '[--helpers]',
-  summary: 'Probe the kernel: program types, map types, capabilities, and with --helpers the helpers each program type may call.',
+  summary: 'Probe what this kernel supports. Program types, map types and capabilities, each by a real minimal load; with --helpers also the helpers each program type may call.',
   args: [],
   flags: { helpers: { description: 'also probe every helper for every program type (thousands of loads)' } },
   run(_args, flags, out) {
@@ -19,6 +20,12 @@ export const featuresCommand: CommandSpec = {
       helpers: flags.helpers === true,
       onProgress: (done, total) => out.progress(`probing ${done}/${total}`),
     });
+    // Without the privilege to load programs and create maps every such probe is "unknown
+    // (EPERM)": that is a failure to probe, not a report. (A few capability probes, such as
+    // links, send commands the kernel answers before checking privileges.)
+    const all = [...Object.values(report.programTypes), ...Object.values(report.mapTypes)];
+    if (all.every((r) => r.verdict === 'unknown' && r.errno === 'EPERM'))
+      throw new BpfError({ command: 'features', errno: 1, reason: 'every program load and map creation was refused' });
     out.result(report);
     const section = (title: string, entries: Record<string, FeatureResult>, strip: RegExp): void => {
       out.line(title);
