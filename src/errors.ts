@@ -198,17 +198,21 @@ function summarize(log: string[], truncated: boolean): string {
   return `${shown.join(' / ')}${omitted > 0 ? ` (${omitted} lines omitted${truncated ? ', log truncated' : ''})` : ''}`;
 }
 
-/** The kernel lacks a feature tsbpf needs. `feature` names it and `minKernel` the first release with it. */
+/**
+ * A feature is missing: the kernel lacks it (`minKernel` names the first release with it),
+ * or tsbpf does not implement it yet (`reason` and `advice` then say so, and `minKernel`
+ * is empty). `feature` names it.
+ */
 export class NotSupportedError extends BpfError {
   readonly feature: string;
   readonly minKernel: string;
 
-  constructor(opts: { feature: string; minKernel: string; command: string; errno: number; cause?: unknown }) {
+  constructor(opts: { feature: string; minKernel: string; command: string; errno: number; cause?: unknown; reason?: string; advice?: string }) {
     super({
       command: opts.command,
       errno: opts.errno || ENOTSUPP,
-      reason: `${opts.feature} is not supported by this kernel`,
-      advice: `it needs Linux ${opts.minKernel} or later`,
+      reason: opts.reason ?? `${opts.feature} is not supported by this kernel`,
+      advice: opts.advice ?? `it needs Linux ${opts.minKernel} or later`,
       cause: opts.cause,
     });
     this.name = 'NotSupportedError';
