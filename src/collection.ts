@@ -49,6 +49,8 @@ const U32_MAX = 0xffffffff;
 const EINVAL = 22;
 const ENOENT = 2;
 const BPF_F_RDONLY_PROG = 1 << 7;
+/** What tsbpf itself cannot do yet is EOPNOTSUPP; ENOTSUPP stays the kernel's answer. */
+const EOPNOTSUPP = 95;
 
 /** Options of {@link Collection.load}. */
 export interface CollectionOptions {
@@ -195,15 +197,16 @@ function refuseCoreAndExterns(spec: CollectionSpec, name: string): NotSupportedE
     needs.push(`${other.join(', ')}, which the object refers to but does not define`);
     features.push('undefined symbols');
   }
+  const advice = other.length
+    ? 'define the symbol in the object, or link the objects that define it first (bpftool gen object); or leave the program out with options.programs'
+    : 'leave the program out with options.programs until tsbpf resolves them';
   return new NotSupportedError({
     feature: features.join(', '),
     minKernel: '',
     command: OP,
-    errno: 0,
+    errno: EOPNOTSUPP,
     reason: `program "${name}" needs ${needs.join('; ')}: tsbpf does not resolve ${features.join(' or ')} yet`,
-    advice:
-      'load the other programs with options.programs, or build the object without them ' +
-      '(undefined symbols need the objects linked first, e.g. bpftool gen object)',
+    advice,
   });
 }
 
@@ -543,7 +546,7 @@ class Loader {
           feature: 'struct_ops programs',
           minKernel: '',
           command: OP,
-          errno: 0,
+          errno: EOPNOTSUPP,
           reason: `program "${name}" is a struct_ops program: tsbpf does not load struct_ops yet`,
           advice: 'leave it out with options.programs',
         });
@@ -552,7 +555,7 @@ class Loader {
           feature: 'extension programs in a collection',
           minKernel: '',
           command: OP,
-          errno: 0,
+          errno: EOPNOTSUPP,
           reason: `program "${name}" is an extension (freplace) of another program, which a collection load cannot name`,
           advice: 'leave it out with options.programs and load it with Program.load({ attachTarget })',
         });
@@ -627,7 +630,14 @@ class Loader {
     if (r < 0) {
       const err = c.error(r);
       if (err.code === 'ENOTSUPP')
-        throw new NotSupportedError({ feature: err.reason, minKernel: '', command: OP, errno: 0, reason: err.reason, advice: 'leave the map out with options.maps and options.programs' });
+        throw new NotSupportedError({
+          feature: m.type === MapType.StructOps || m.source === 'struct_ops' ? 'struct_ops maps' : `map pinning type ${m.pinning}`,
+          minKernel: '',
+          command: OP,
+          errno: EOPNOTSUPP,
+          reason: err.reason,
+          advice: 'leave the map out with options.programs and options.maps',
+        });
       throw new BpfError({ command: OP, errno: err.errno, reason: err.reason, advice: '' });
     }
     return {
@@ -966,7 +976,7 @@ function kernelAttachTarget(name: string, p: CollectionProgramSpec): number {
         feature: `attaching ${AttachTypeNames[p.attachType] ?? `attach type ${p.attachType}`} programs by BTF`,
         minKernel: '',
         command: OP,
-        errno: 0,
+        errno: EOPNOTSUPP,
         reason: `program "${name}" (section "${p.sectionName}") needs an attach target tsbpf does not look up`,
         advice: 'load it with Program.load and attachBtfId',
       });

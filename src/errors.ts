@@ -12,8 +12,9 @@ export const ENOTSUPP = 524;
 const errnoByName: Readonly<Record<string, number>> = { ...osConstants.errno, ENOTSUPP };
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(errnoByName)) {
-  // os.constants lists aliases (EWOULDBLOCK = EAGAIN, EDEADLOCK = EDEADLK): keep the first.
-  if (!errnoNames.has(value)) errnoNames.set(value, name);
+  // os.constants lists aliases (EWOULDBLOCK = EAGAIN, EDEADLOCK = EDEADLK): keep the first,
+  // except that 95 is EOPNOTSUPP, the name the kernel's headers and strerror use (not ENOTSUP).
+  if (!errnoNames.has(value) || name === 'EOPNOTSUPP') errnoNames.set(value, name);
 }
 
 /** The symbolic name of an errno value ('EPERM'), or 'E<number>' when unknown. */
