@@ -724,7 +724,7 @@ class Loader {
   #writeContents(name: string, m: CollectionMapSpec, map: BpfMap): void {
     for (const c of m.contents) {
       if (typeof c.value === 'string') continue;
-      if (m.source === 'data' && c.value.every((b) => b === 0)) continue; // a new array is zeroed already
+      if (m.source === 'data' && allZero(c.value)) continue; // a new array is zeroed already
       map.update(slotKey(name, map, c.key), c.value);
     }
   }
@@ -901,6 +901,11 @@ function pinsByName(m: CollectionMapSpec): boolean {
   if (m.pinning === 1) return true;
   // iproute2's bpf_elf_map: pinning is the second u32 after the 20 standard bytes.
   return m.source === 'legacy' && m.extra?.length === 16 && (m.extra[4] === 1 || m.extra[4] === 2);
+}
+
+function allZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 /** The 4-byte key of an initial slot. */

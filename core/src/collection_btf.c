@@ -72,7 +72,9 @@ static void survey(const struct tsbpf_btf *btf, struct needs *n)
 		if (btf_rec_kind(t) != BTF_KIND_FUNC)
 			continue;
 		proto = btf_type_rec(btf, btf_rec_size_type(t));
-		for (uint32_t i = 0; proto && i < btf_rec_vlen(proto); i++)
+		if (!proto || btf_rec_kind(proto) != BTF_KIND_FUNC_PROTO)
+			continue; /* the kernel refuses that FUNC anyway; nothing to name */
+		for (uint32_t i = 0; i < btf_rec_vlen(proto); i++)
 			n->unnamed += rd32(proto + REC_LEN + 8 * i) == 0 && rd32(proto + REC_LEN + 8 * i + 4) != 0;
 	}
 	n->int_id = find_int(btf);
@@ -187,7 +189,7 @@ static int32_t rewrite(const struct tsbpf_btf *in, const struct needs *n, struct
 				wr32(t + 4, (btf_rec_info(t) & ~0xffffu) | BTF_FUNC_GLOBAL);
 				out->extern_funcs++;
 			}
-			if (proto >= in->start_id && proto < btf_end_id(in)) {
+			if (proto >= in->start_id && proto < btf_end_id(in) && btf_kind(in, proto) == BTF_KIND_FUNC_PROTO) {
 				uint8_t *pt = out_rec(in, types, proto);
 
 				for (uint32_t i = 0; i < btf_rec_vlen(pt); i++) {
