@@ -575,3 +575,19 @@ test.serial('a failure halfway closes every fd the load made, the BTF included',
   t.true(all.length > 10);
   t.deepEqual([...new Set(host.closed)].filter((f) => f > before).sort(), [...new Set(all)].sort(), 'everything made is closed');
 });
+
+test.serial('a BTF the kernel refuses fails the load with the BTF log, before any map exists', (t) => {
+  const { host, restore } = scripted();
+  t.teardown(restore);
+  // The core retries a refused BTF load with a log; the second answer writes one.
+  const BTF_LOG_BUF = 8;
+  host.script('BPF_BTF_LOAD', () => -22, (req) => {
+    req.buffer(BTF_LOG_BUF)!.data.set(Buffer.from('[7] VAR x type_id=1 linkage=2\nInvalid linkage\n\0'));
+    return -22;
+  });
+  const spec = loadCollectionSpec(compileFixture('load.bpf.c'));
+  const e = t.throws(() => Collection.load(spec), { instanceOf: BpfError });
+  t.regex(e!.message, /^BPF_BTF_LOAD: the object's BTF \(kernel BTF log: \[7\] VAR x type_id=1 linkage=2 \/ Invalid linkage\)/);
+  t.is(host.of('BPF_MAP_CREATE').filter((r) => r.result > 0 && !host.closed.includes(r.result)).length, 0, 'nothing left open');
+  t.is(host.of('BPF_PROG_LOAD').length, 0);
+});
