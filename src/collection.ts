@@ -424,6 +424,7 @@ class Loader {
   #kconfig: BpfMap | undefined;
   #resolved: ResolveResult | undefined;
   readonly #patched = new Map<string, Uint8Array>();
+  readonly #attachIds = new Map<string, number>();
 
   constructor(spec: CollectionSpec, opts: CollectionOptions) {
     if (!(spec instanceof CollectionSpec)) throw invalid(OP, `expected a CollectionSpec (from loadCollectionSpec), got ${describe(spec)}`);
@@ -436,8 +437,8 @@ class Loader {
   run(): Collection {
     this.#choose();
     this.#refuseEarly();
-    this.#resolve();
     try {
+      this.#resolve();
       this.#mmapable = probe(Feature.MmapableMaps, this.#c).verdict === 'yes';
       if (this.#spec.types) this.#btfFd = this.#loadBtf(this.#spec.types);
       for (const name of this.#mapNames) this.#maps.set(name, this.#loadMap(name));
@@ -559,6 +560,8 @@ class Loader {
           reason: `program "${name}" is an extension (freplace) of another program, which a collection load cannot name`,
           advice: 'leave it out with options.programs and load it with Program.load({ attachTarget })',
         });
+      // Tracing, LSM and iterator programs: their attach target, from the kernel's BTF (a file, not a request).
+      if (p.attachBtf) this.#attachIds.set(name, kernelAttachTarget(name, p));
     }
   }
 
@@ -767,9 +770,8 @@ class Loader {
     const p = this.#spec.programs[name]!;
     const code = this.#relocate(name, p);
     const fdArray = this.#resolved?.fdArrays?.[name];
-    let attachBtfId: number | undefined;
+    const attachBtfId = this.#attachIds.get(name);
     try {
-      if (p.attachBtf) attachBtfId = kernelAttachTarget(name, p);
       c.resetArena();
       const kernelName = objectName(c, name);
       const hasBtf = this.#btfFd !== 0;

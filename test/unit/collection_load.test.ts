@@ -591,3 +591,12 @@ test.serial('a BTF the kernel refuses fails the load with the BTF log, before an
   t.is(host.of('BPF_MAP_CREATE').filter((r) => r.result > 0 && !host.closed.includes(r.result)).length, 0, 'nothing left open');
   t.is(host.of('BPF_PROG_LOAD').length, 0);
 });
+
+test.serial('refused before any request: a tracing program whose attach target is not in the kernel\'s BTF', (t) => {
+  const { host, restore } = fakeCore();
+  t.teardown(restore);
+  const spec = loadCollectionSpec(compileFixture('attach_btf.bpf.c'));
+  const e = t.throws(() => Collection.load(spec, { programs: ['no_target'] }), { instanceOf: BpfError });
+  t.regex(e!.message, /program "no_target": FUNC no_such_kernel_function_tsbpf \(its attach target\) is not in the kernel's BTF/);
+  t.is(host.requests.length, 0);
+});
