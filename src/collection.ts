@@ -408,6 +408,9 @@ interface LoadedMap {
   populate: boolean;
 }
 
+/** The kernel's version of an object's BTF (a pure function of it), made once per spec's BTF. */
+const kernelBtf = new WeakMap<Btf, Buffer>();
+
 const FD_VALUE_TYPES: ReadonlySet<number> = new Set([MapType.ProgArray, MapType.ArrayOfMaps, MapType.HashOfMaps]);
 
 class Loader {
@@ -584,27 +587,30 @@ class Loader {
 
   #loadBtf(types: Btf): number {
     const c = this.#c;
-    const bytes = types.bytes();
-    c.resetArena();
-    const src = c.stage(bytes);
-    const out = c.struct(KernelBtf);
-    const r = c.fn.tsbpf_collection_btf(src as Ptr<'void'>, bytes.length, out as Ptr<'tsbpf_coll_btf'>);
-    if (r < 0) throw context(c.error(r), "the object's BTF");
-    const data = c.u32(out, KernelBtf.data);
-    const size = c.u32(out, KernelBtf.size);
-    try {
-      const o = c.struct(BtfLoadOpts);
-      c.setU32(o, BtfLoadOpts.data, data);
-      c.setU32(o, BtfLoadOpts.size, size);
-      const fd = c.fn.tsbpf_btf_load(o as Ptr<'tsbpf_btf_load_opts'>);
-      if (fd >= 0) return fd;
-      const err = c.error(fd);
-      const len = c.u32(o, BtfLoadOpts.log_len);
-      const log = len ? c.cstring(c.u32(o, BtfLoadOpts.log), len).trim().split('\n').slice(-3).join(' / ') : '';
-      throw context(err, `the object's BTF${log ? ` (kernel BTF log: ${log})` : ''}`);
-    } finally {
+    let blob = kernelBtf.get(types);
+    if (!blob) {
+      const bytes = types.bytes();
+      c.resetArena();
+      const src = c.stage(bytes);
+      const out = c.struct(KernelBtf);
+      const r = c.fn.tsbpf_collection_btf(src as Ptr<'void'>, bytes.length, out as Ptr<'tsbpf_coll_btf'>);
+      if (r < 0) throw context(c.error(r), "the object's BTF");
+      const data = c.u32(out, KernelBtf.data);
+      blob = c.bytes(data, c.u32(out, KernelBtf.size));
       c.free(data);
+      kernelBtf.set(types, blob);
     }
+    c.resetArena();
+    const data = c.stage(blob);
+    const o = c.struct(BtfLoadOpts);
+    c.setU32(o, BtfLoadOpts.data, data);
+    c.setU32(o, BtfLoadOpts.size, blob.length);
+    const fd = c.fn.tsbpf_btf_load(o as Ptr<'tsbpf_btf_load_opts'>);
+    if (fd >= 0) return fd;
+    const err = c.error(fd);
+    const len = c.u32(o, BtfLoadOpts.log_len);
+    const log = len ? c.cstring(c.u32(o, BtfLoadOpts.log), len).trim().split('\n').slice(-3).join(' / ') : '';
+    throw context(err, `the object's BTF${log ? ` (kernel BTF log: ${log})` : ''}`);
   }
 
   #plan(m: CollectionMapSpec, inner: boolean, k: { mmapable: boolean; haveBtf: boolean }): MapPlan {
