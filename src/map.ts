@@ -369,8 +369,54 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
    */
   static create<K = Buffer, V = Buffer>(spec: MapSpec<K, V> & { type: PerCpuMapType }): BpfMap<K, V[]>;
   static create<K = Buffer, V = Buffer>(spec: MapSpec<K, V>): BpfMap<K, V>;
-  static create<K, V>(spec: MapSpec<K, V>): BpfMap<K, V> {
-    return createMap(spec, undefined);
+  static create<K, V>(spec: MapSpec<K, V>, /** @internal */ btf?: MapBtf): BpfMap<K, V> {
+    checkKeys(CREATE, 'MapSpec', spec, SPEC_KEYS);
+    const type = integer(CREATE, 'type', spec.type, 0, U32_MAX) as MapType;
+    const kc = spec.key === undefined ? undefined : checkCodec(CREATE, 'key', spec.key);
+    const vc = spec.value === undefined ? undefined : checkCodec(CREATE, 'value', spec.value);
+    const keySize = sizeFor(CREATE, 'keySize', spec.keySize, kc, 'key');
+    const valueSize = sizeFor(CREATE, 'valueSize', spec.valueSize, vc, 'value');
+    const maxEntries = integer(CREATE, 'maxEntries', spec.maxEntries, 0, U32_MAX);
+    let flags = integer(CREATE, 'flags', spec.flags, 0, U32_MAX, 0);
+    const name = spec.name === undefined ? '' : string(CREATE, 'name', spec.name);
+    const numaNode = spec.numaNode === undefined ? undefined : integer(CREATE, 'numaNode', spec.numaNode, 0, U32_MAX);
+    if (numaNode !== undefined) flags = (flags | MapFlags.NumaNode) >>> 0;
+    const mapExtra = u64Option(CREATE, 'mapExtra', spec.mapExtra);
+
+    let inner: BpfMap<unknown, unknown> | undefined;
+    let ownInner = false;
+    if (spec.innerMap instanceof BpfMap) inner = spec.innerMap;
+    else if (spec.innerMap !== undefined) {
+      if (typeof spec.innerMap !== 'object' || spec.innerMap === null)
+        throw invalid(CREATE, `"innerMap" must be a BpfMap or a MapSpec, got ${describe(spec.innerMap)}`);
+      inner = BpfMap.create(spec.innerMap as MapSpec<unknown, unknown>);
+      ownInner = true;
+    }
+    try {
+      const c = core();
+      c.resetArena();
+      const namePtr = name ? c.stageCString(name) : 0;
+      const o = c.struct(CreateOpts);
+      c.setU32(o, CreateOpts.map_type, type);
+      c.setU32(o, CreateOpts.key_size, keySize);
+      c.setU32(o, CreateOpts.value_size, valueSize);
+      c.setU32(o, CreateOpts.max_entries, maxEntries);
+      c.setU32(o, CreateOpts.map_flags, flags);
+      c.setU32(o, CreateOpts.inner_map_fd, inner ? inner.fd : 0);
+      c.setU32(o, CreateOpts.numa_node, numaNode ?? 0);
+      c.setU32(o, CreateOpts.name, namePtr);
+      c.mem.dv.setBigUint64(o + CreateOpts.map_extra.off, mapExtra, true);
+      if (btf) {
+        c.setU32(o, CreateOpts.btf_fd, btf.fd);
+        c.setU32(o, CreateOpts.btf_key_type_id, btf.keyTypeId);
+        c.setU32(o, CreateOpts.btf_value_type_id, btf.valueTypeId);
+      }
+      const fd = c.fn.tsbpf_map_create(o as Ptr<'tsbpf_map_create_opts'>);
+      if (fd < 0) throw c.error(fd, name ? `map "${name}"` : undefined);
+      return new BpfMap<K, V>(TOKEN, fd, { type, keySize, valueSize, maxEntries, flags, name }, kc, vc, c);
+    } finally {
+      if (ownInner) inner!.close();
+    }
   }
 
   /** Opens the map with this id (see {@link BpfMap.ids}). Requires Linux 4.13. */
@@ -1019,7 +1065,6 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
   }
 }
 
-/** The kernel's short name of a map type, as messages use it: 'percpu_hash'. */
 /** @internal The BTF a map is created with: a loaded BTF object and type ids in it. */
 export interface MapBtf {
   fd: number;
@@ -1029,55 +1074,12 @@ export interface MapBtf {
 
 /** @internal BpfMap.create with BTF key and value types (a collection's maps). */
 export function createMap<K, V>(spec: MapSpec<K, V>, btf: MapBtf | undefined): BpfMap<K, V> {
-  checkKeys(CREATE, 'MapSpec', spec, SPEC_KEYS);
-  const type = integer(CREATE, 'type', spec.type, 0, U32_MAX) as MapType;
-  const kc = spec.key === undefined ? undefined : checkCodec(CREATE, 'key', spec.key);
-  const vc = spec.value === undefined ? undefined : checkCodec(CREATE, 'value', spec.value);
-  const keySize = sizeFor(CREATE, 'keySize', spec.keySize, kc, 'key');
-  const valueSize = sizeFor(CREATE, 'valueSize', spec.valueSize, vc, 'value');
-  const maxEntries = integer(CREATE, 'maxEntries', spec.maxEntries, 0, U32_MAX);
-  let flags = integer(CREATE, 'flags', spec.flags, 0, U32_MAX, 0);
-  const name = spec.name === undefined ? '' : string(CREATE, 'name', spec.name);
-  const numaNode = spec.numaNode === undefined ? undefined : integer(CREATE, 'numaNode', spec.numaNode, 0, U32_MAX);
-  if (numaNode !== undefined) flags = (flags | MapFlags.NumaNode) >>> 0;
-  const mapExtra = u64Option(CREATE, 'mapExtra', spec.mapExtra);
-
-  let inner: BpfMap<unknown, unknown> | undefined;
-  let ownInner = false;
-  if (spec.innerMap instanceof BpfMap) inner = spec.innerMap;
-  else if (spec.innerMap !== undefined) {
-    if (typeof spec.innerMap !== 'object' || spec.innerMap === null)
-      throw invalid(CREATE, `"innerMap" must be a BpfMap or a MapSpec, got ${describe(spec.innerMap)}`);
-    inner = BpfMap.create(spec.innerMap as MapSpec<unknown, unknown>);
-    ownInner = true;
-  }
-  try {
-    const c = core();
-    c.resetArena();
-    const namePtr = name ? c.stageCString(name) : 0;
-    const o = c.struct(CreateOpts);
-    c.setU32(o, CreateOpts.map_type, type);
-    c.setU32(o, CreateOpts.key_size, keySize);
-    c.setU32(o, CreateOpts.value_size, valueSize);
-    c.setU32(o, CreateOpts.max_entries, maxEntries);
-    c.setU32(o, CreateOpts.map_flags, flags);
-    c.setU32(o, CreateOpts.inner_map_fd, inner ? inner.fd : 0);
-    c.setU32(o, CreateOpts.numa_node, numaNode ?? 0);
-    c.setU32(o, CreateOpts.name, namePtr);
-    c.mem.dv.setBigUint64(o + CreateOpts.map_extra.off, mapExtra, true);
-    if (btf) {
-      c.setU32(o, CreateOpts.btf_fd, btf.fd);
-      c.setU32(o, CreateOpts.btf_key_type_id, btf.keyTypeId);
-      c.setU32(o, CreateOpts.btf_value_type_id, btf.valueTypeId);
-    }
-    const fd = c.fn.tsbpf_map_create(o as Ptr<'tsbpf_map_create_opts'>);
-    if (fd < 0) throw c.error(fd, name ? `map "${name}"` : undefined);
-    return new BpfMap<K, V>(TOKEN, fd, { type, keySize, valueSize, maxEntries, flags, name }, kc, vc, c);
-  } finally {
-    if (ownInner) inner!.close();
-  }
+  // The implementation's signature: the public overloads leave the internal parameter out.
+  const create = BpfMap.create as (spec: MapSpec<K, V>, btf?: MapBtf) => BpfMap<K, V>;
+  return create.call(BpfMap, spec, btf);
 }
 
+/** The kernel's short name of a map type, as messages use it: 'percpu_hash'. */
 function typeName(type: number): string {
   const name = MapTypeNames[type];
   return name ? name.replace(/^BPF_MAP_TYPE_/, '').toLowerCase() : `type ${type}`;

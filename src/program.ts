@@ -313,8 +313,62 @@ export class Program extends FdHandle {
    * retried with a verifier log (grown as the kernel asks) and on EAGAIN.
    * Requires Linux 3.19 (BPF_PROG_LOAD); program types have their own minimums.
    */
-  static load(spec: ProgramSpec): Program {
-    return loadProgram(spec, undefined);
+  static load(spec: ProgramSpec): Program;
+  static load(spec: ProgramSpec, /** @internal */ extras?: LoadExtras): Program {
+    checkSpecKeys(spec);
+    const type = programType(spec.type);
+    const license = string(LOAD, 'license', spec.license);
+    const name = spec.name === undefined ? '' : string(LOAD, 'name', spec.name);
+    const code = bytecode(spec.instructions, spec.maps);
+    // The common spec sets none of the fields below: skip their checks (the hot path of a load).
+    let expected = 0, kernelVersion = type === ProgramType.Kprobe ? runningKernelVersion() : 0, flags = 0, ifindex = 0;
+    let attachBtfId = 0, attachBtfObjFd = 0, attachProgFd = 0, logLevel = 0, logSize = 0;
+    if (spec.expectedAttachType !== undefined) expected = attachType(LOAD, 'expectedAttachType', spec.expectedAttachType);
+    if (spec.kernelVersion !== undefined) kernelVersion = integer(LOAD, 'kernelVersion', spec.kernelVersion, 0, U32_MAX);
+    if (spec.flags !== undefined) flags = integer(LOAD, 'flags', spec.flags, 0, U32_MAX);
+    if (spec.ifindex !== undefined) ifindex = integer(LOAD, 'ifindex', spec.ifindex, 0, U32_MAX);
+    if (spec.attachBtfId !== undefined) attachBtfId = integer(LOAD, 'attachBtfId', spec.attachBtfId, 0, U32_MAX);
+    if (spec.attachBtfObjFd !== undefined) attachBtfObjFd = integer(LOAD, 'attachBtfObjFd', spec.attachBtfObjFd, 0, 0x7fffffff);
+    if (spec.attachProgFd !== undefined) attachProgFd = integer(LOAD, 'attachProgFd', spec.attachProgFd, 0, 0x7fffffff);
+    if (spec.attachTarget !== undefined) {
+      if (!(spec.attachTarget instanceof Program))
+        throw invalid(LOAD, `"attachTarget" must be a Program, got ${describe(spec.attachTarget)}`);
+      if (spec.attachProgFd !== undefined) throw invalid(LOAD, 'give "attachTarget" or "attachProgFd", not both');
+      attachProgFd = spec.attachTarget.fd;
+    }
+    if (spec.logLevel !== undefined) {
+      logLevel = integer(LOAD, 'logLevel', spec.logLevel, 0, U32_MAX);
+      if (logLevel & ~LOG_LEVEL_MASK)
+        throw invalid(LOAD, `"logLevel" ${logLevel} has bits the kernel does not define: use LogLevel.Branch, Instruction and Stats`);
+    }
+    if (spec.logSize !== undefined) logSize = integer(LOAD, 'logSize', spec.logSize, 0, U32_MAX);
+
+    const c = core();
+    c.resetArena();
+    const insns = code.length ? c.stage(code) : 0;
+    const lic = c.stage(cString(license));
+    const namePtr = name ? c.stage(cString(name)) : 0;
+    const o = c.struct(LoadOpts);
+    // One view for all the fields: staging is done, memory cannot grow until the call.
+    const dv = c.mem.dv;
+    dv.setUint32(o + LoadOpts.prog_type.off, type, true);
+    dv.setUint32(o + LoadOpts.insns.off, insns, true);
+    dv.setUint32(o + LoadOpts.insn_cnt.off, code.length / 8, true);
+    dv.setUint32(o + LoadOpts.license.off, lic, true);
+    dv.setUint32(o + LoadOpts.name.off, namePtr, true);
+    if (expected) dv.setUint32(o + LoadOpts.expected_attach_type.off, expected, true);
+    if (flags) dv.setUint32(o + LoadOpts.prog_flags.off, flags, true);
+    if (kernelVersion) dv.setUint32(o + LoadOpts.kern_version.off, kernelVersion, true);
+    if (ifindex) dv.setUint32(o + LoadOpts.prog_ifindex.off, ifindex, true);
+    if (attachBtfId) dv.setUint32(o + LoadOpts.attach_btf_id.off, attachBtfId, true);
+    if (attachProgFd) dv.setUint32(o + LoadOpts.attach_prog_fd.off, attachProgFd, true);
+    if (attachBtfObjFd) dv.setUint32(o + LoadOpts.attach_btf_obj_fd.off, attachBtfObjFd, true);
+    if (logLevel) dv.setUint32(o + LoadOpts.log_level.off, logLevel, true);
+    if (logSize) dv.setUint32(o + LoadOpts.log_size.off, logSize, true);
+    if (extras) stageExtras(c, o, extras);
+    const fd = c.fn.tsbpf_prog_load(o as Ptr<'tsbpf_prog_load_opts'>);
+    if (fd < 0) throw loadError(c, o, fd, name, type);
+    return new Program(TOKEN, fd, type, name, c, logLevel ? logLines(c, o) : NO_LOG);
   }
 
   /**
@@ -657,60 +711,9 @@ export interface LoadExtras {
 
 /** @internal Program.load with the extras of a collection load. */
 export function loadProgram(spec: ProgramSpec, extras: LoadExtras | undefined): Program {
-  checkSpecKeys(spec);
-  const type = programType(spec.type);
-  const license = string(LOAD, 'license', spec.license);
-  const name = spec.name === undefined ? '' : string(LOAD, 'name', spec.name);
-  const code = bytecode(spec.instructions, spec.maps);
-  // The common spec sets none of the fields below: skip their checks (the hot path of a load).
-  let expected = 0, kernelVersion = type === ProgramType.Kprobe ? runningKernelVersion() : 0, flags = 0, ifindex = 0;
-  let attachBtfId = 0, attachBtfObjFd = 0, attachProgFd = 0, logLevel = 0, logSize = 0;
-  if (spec.expectedAttachType !== undefined) expected = attachType(LOAD, 'expectedAttachType', spec.expectedAttachType);
-  if (spec.kernelVersion !== undefined) kernelVersion = integer(LOAD, 'kernelVersion', spec.kernelVersion, 0, U32_MAX);
-  if (spec.flags !== undefined) flags = integer(LOAD, 'flags', spec.flags, 0, U32_MAX);
-  if (spec.ifindex !== undefined) ifindex = integer(LOAD, 'ifindex', spec.ifindex, 0, U32_MAX);
-  if (spec.attachBtfId !== undefined) attachBtfId = integer(LOAD, 'attachBtfId', spec.attachBtfId, 0, U32_MAX);
-  if (spec.attachBtfObjFd !== undefined) attachBtfObjFd = integer(LOAD, 'attachBtfObjFd', spec.attachBtfObjFd, 0, 0x7fffffff);
-  if (spec.attachProgFd !== undefined) attachProgFd = integer(LOAD, 'attachProgFd', spec.attachProgFd, 0, 0x7fffffff);
-  if (spec.attachTarget !== undefined) {
-    if (!(spec.attachTarget instanceof Program))
-      throw invalid(LOAD, `"attachTarget" must be a Program, got ${describe(spec.attachTarget)}`);
-    if (spec.attachProgFd !== undefined) throw invalid(LOAD, 'give "attachTarget" or "attachProgFd", not both');
-    attachProgFd = spec.attachTarget.fd;
-  }
-  if (spec.logLevel !== undefined) {
-    logLevel = integer(LOAD, 'logLevel', spec.logLevel, 0, U32_MAX);
-    if (logLevel & ~LOG_LEVEL_MASK)
-      throw invalid(LOAD, `"logLevel" ${logLevel} has bits the kernel does not define: use LogLevel.Branch, Instruction and Stats`);
-  }
-  if (spec.logSize !== undefined) logSize = integer(LOAD, 'logSize', spec.logSize, 0, U32_MAX);
-
-  const c = core();
-  c.resetArena();
-  const insns = code.length ? c.stage(code) : 0;
-  const lic = c.stage(cString(license));
-  const namePtr = name ? c.stage(cString(name)) : 0;
-  const o = c.struct(LoadOpts);
-  // One view for all the fields: staging is done, memory cannot grow until the call.
-  const dv = c.mem.dv;
-  dv.setUint32(o + LoadOpts.prog_type.off, type, true);
-  dv.setUint32(o + LoadOpts.insns.off, insns, true);
-  dv.setUint32(o + LoadOpts.insn_cnt.off, code.length / 8, true);
-  dv.setUint32(o + LoadOpts.license.off, lic, true);
-  dv.setUint32(o + LoadOpts.name.off, namePtr, true);
-  if (expected) dv.setUint32(o + LoadOpts.expected_attach_type.off, expected, true);
-  if (flags) dv.setUint32(o + LoadOpts.prog_flags.off, flags, true);
-  if (kernelVersion) dv.setUint32(o + LoadOpts.kern_version.off, kernelVersion, true);
-  if (ifindex) dv.setUint32(o + LoadOpts.prog_ifindex.off, ifindex, true);
-  if (attachBtfId) dv.setUint32(o + LoadOpts.attach_btf_id.off, attachBtfId, true);
-  if (attachProgFd) dv.setUint32(o + LoadOpts.attach_prog_fd.off, attachProgFd, true);
-  if (attachBtfObjFd) dv.setUint32(o + LoadOpts.attach_btf_obj_fd.off, attachBtfObjFd, true);
-  if (logLevel) dv.setUint32(o + LoadOpts.log_level.off, logLevel, true);
-  if (logSize) dv.setUint32(o + LoadOpts.log_size.off, logSize, true);
-  if (extras) stageExtras(c, o, extras);
-  const fd = c.fn.tsbpf_prog_load(o as Ptr<'tsbpf_prog_load_opts'>);
-  if (fd < 0) throw loadError(c, o, fd, name, type);
-  return new Program(TOKEN, fd, type, name, c, logLevel ? logLines(c, o) : NO_LOG);
+  // The implementation's signature: the public one leaves the internal parameter out.
+  const load = Program.load as (spec: ProgramSpec, extras?: LoadExtras) => Program;
+  return load.call(Program, spec, extras);
 }
 
 /** Stages the extras (after the opts struct is filled: staging may move Wasm memory, so fields are set by offset). */
