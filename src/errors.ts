@@ -12,8 +12,9 @@ export const ENOTSUPP = 524;
 const errnoByName: Readonly<Record<string, number>> = { ...osConstants.errno, ENOTSUPP };
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(errnoByName)) {
-  // os.constants lists aliases (EWOULDBLOCK = EAGAIN, EDEADLOCK = EDEADLK): keep the first.
-  if (!errnoNames.has(value)) errnoNames.set(value, name);
+  // os.constants lists aliases (EWOULDBLOCK = EAGAIN, EDEADLOCK = EDEADLK): keep the first,
+  // except that 95 is EOPNOTSUPP, the name the kernel's headers and strerror use (not ENOTSUP).
+  if (!errnoNames.has(value) || name === 'EOPNOTSUPP') errnoNames.set(value, name);
 }
 
 /** The symbolic name of an errno value ('EPERM'), or 'E<number>' when unknown. */
@@ -198,17 +199,21 @@ function summarize(log: string[], truncated: boolean): string {
   return `${shown.join(' / ')}${omitted > 0 ? ` (${omitted} lines omitted${truncated ? ', log truncated' : ''})` : ''}`;
 }
 
-/** The kernel lacks a feature tsbpf needs. `feature` names it and `minKernel` the first release with it. */
+/**
+ * A feature is missing: the kernel lacks it (`minKernel` names the first release with it),
+ * or tsbpf does not implement it yet (`reason` and `advice` then say so, and `minKernel`
+ * is empty). `feature` names it.
+ */
 export class NotSupportedError extends BpfError {
   readonly feature: string;
   readonly minKernel: string;
 
-  constructor(opts: { feature: string; minKernel: string; command: string; errno: number; cause?: unknown }) {
+  constructor(opts: { feature: string; minKernel: string; command: string; errno: number; cause?: unknown; reason?: string; advice?: string }) {
     super({
       command: opts.command,
       errno: opts.errno || ENOTSUPP,
-      reason: `${opts.feature} is not supported by this kernel`,
-      advice: `it needs Linux ${opts.minKernel} or later`,
+      reason: opts.reason ?? `${opts.feature} is not supported by this kernel`,
+      advice: opts.advice ?? `it needs Linux ${opts.minKernel} or later`,
       cause: opts.cause,
     });
     this.name = 'NotSupportedError';

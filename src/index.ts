@@ -22,6 +22,8 @@ export type {
   SectionMatch,
   SymbolBinding,
 } from './collection_spec.js';
+export { Collection, Variable } from './collection.js';
+export type { CollectionOptions } from './collection.js';
 export { Btf, BtfKind } from './btf.js';
 export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions, BtfObjectInfo } from './btf.js';
 export * as features from './features.js';

@@ -369,7 +369,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
    */
   static create<K = Buffer, V = Buffer>(spec: MapSpec<K, V> & { type: PerCpuMapType }): BpfMap<K, V[]>;
   static create<K = Buffer, V = Buffer>(spec: MapSpec<K, V>): BpfMap<K, V>;
-  static create<K, V>(spec: MapSpec<K, V>): BpfMap<K, V> {
+  static create<K, V>(spec: MapSpec<K, V>, /** @internal */ btf?: MapBtf): BpfMap<K, V> {
     checkKeys(CREATE, 'MapSpec', spec, SPEC_KEYS);
     const type = integer(CREATE, 'type', spec.type, 0, U32_MAX) as MapType;
     const kc = spec.key === undefined ? undefined : checkCodec(CREATE, 'key', spec.key);
@@ -406,6 +406,11 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
       c.setU32(o, CreateOpts.numa_node, numaNode ?? 0);
       c.setU32(o, CreateOpts.name, namePtr);
       c.mem.dv.setBigUint64(o + CreateOpts.map_extra.off, mapExtra, true);
+      if (btf) {
+        c.setU32(o, CreateOpts.btf_fd, btf.fd);
+        c.setU32(o, CreateOpts.btf_key_type_id, btf.keyTypeId);
+        c.setU32(o, CreateOpts.btf_value_type_id, btf.valueTypeId);
+      }
       const fd = c.fn.tsbpf_map_create(o as Ptr<'tsbpf_map_create_opts'>);
       if (fd < 0) throw c.error(fd, name ? `map "${name}"` : undefined);
       return new BpfMap<K, V>(TOKEN, fd, { type, keySize, valueSize, maxEntries, flags, name }, kc, vc, c);
@@ -1068,6 +1073,20 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     values.set(u8.subarray(vp, vp + n * vl));
     return n;
   }
+}
+
+/** @internal The BTF a map is created with: a loaded BTF object and type ids in it. */
+export interface MapBtf {
+  fd: number;
+  keyTypeId: number;
+  valueTypeId: number;
+}
+
+/** @internal BpfMap.create with BTF key and value types (a collection's maps). */
+export function createMap<K, V>(spec: MapSpec<K, V>, btf: MapBtf | undefined): BpfMap<K, V> {
+  // The implementation's signature: the public overloads leave the internal parameter out.
+  const create = BpfMap.create as (spec: MapSpec<K, V>, btf?: MapBtf) => BpfMap<K, V>;
+  return create.call(BpfMap, spec, btf);
 }
 
 /** The kernel's short name of a map type, as messages use it: 'percpu_hash'. */

@@ -315,7 +315,8 @@ export class Program extends FdHandle {
    * retried with a verifier log (grown as the kernel asks) and on EAGAIN.
    * Requires Linux 3.19 (BPF_PROG_LOAD); program types have their own minimums.
    */
-  static load(spec: ProgramSpec): Program {
+  static load(spec: ProgramSpec): Program;
+  static load(spec: ProgramSpec, /** @internal */ extras?: LoadExtras): Program {
     checkSpecKeys(spec);
     const type = programType(spec.type);
     const license = string(LOAD, 'license', spec.license);
@@ -366,6 +367,7 @@ export class Program extends FdHandle {
     if (attachBtfObjFd) dv.setUint32(o + LoadOpts.attach_btf_obj_fd.off, attachBtfObjFd, true);
     if (logLevel) dv.setUint32(o + LoadOpts.log_level.off, logLevel, true);
     if (logSize) dv.setUint32(o + LoadOpts.log_size.off, logSize, true);
+    if (extras) stageExtras(c, o, extras);
     const fd = c.fn.tsbpf_prog_load(o as Ptr<'tsbpf_prog_load_opts'>);
     if (fd < 0) throw loadError(c, o, fd, name, type);
     return new Program(TOKEN, fd, type, name, c, logLevel ? logLines(c, o) : NO_LOG);
@@ -727,6 +729,54 @@ export class StatsHandle extends FdHandle {
 
   protected get kind(): string {
     return 'statistics handle';
+  }
+}
+
+/**
+ * @internal What a collection load adds to a program load: the object's BTF (its fd, and
+ * the program's func_info and line_info records against it), the fds of fd_array.
+ */
+export interface LoadExtras {
+  btfFd?: number;
+  /** struct bpf_func_info records, 8 bytes each. */
+  funcInfo?: Uint8Array;
+  /** struct bpf_line_info records, 16 bytes each. */
+  lineInfo?: Uint8Array;
+  fdArray?: readonly number[];
+}
+
+/** @internal Program.load with the extras of a collection load. */
+export function loadProgram(spec: ProgramSpec, extras: LoadExtras | undefined): Program {
+  // The implementation's signature: the public one leaves the internal parameter out.
+  const load = Program.load as (spec: ProgramSpec, extras?: LoadExtras) => Program;
+  return load.call(Program, spec, extras);
+}
+
+/** Stages the extras (after the opts struct is filled: staging may move Wasm memory, so fields are set by offset). */
+function stageExtras(c: Core, o: number, x: LoadExtras): void {
+  const fi = x.funcInfo && x.funcInfo.length ? c.stage(x.funcInfo) : 0;
+  const li = x.lineInfo && x.lineInfo.length ? c.stage(x.lineInfo) : 0;
+  let fds = 0;
+  if (x.fdArray && x.fdArray.length) {
+    const b = new Uint8Array(x.fdArray.length * 4);
+    const dv = new DataView(b.buffer);
+    x.fdArray.forEach((fd, i) => dv.setInt32(i * 4, fd, true));
+    fds = c.stage(b);
+  }
+  if (x.btfFd) c.setU32(o, LoadOpts.prog_btf_fd, x.btfFd);
+  if (fi) {
+    c.setU32(o, LoadOpts.func_info_rec_size, 8);
+    c.setU32(o, LoadOpts.func_info, fi);
+    c.setU32(o, LoadOpts.func_info_cnt, x.funcInfo!.length / 8);
+  }
+  if (li) {
+    c.setU32(o, LoadOpts.line_info_rec_size, 16);
+    c.setU32(o, LoadOpts.line_info, li);
+    c.setU32(o, LoadOpts.line_info_cnt, x.lineInfo!.length / 16);
+  }
+  if (fds) {
+    c.setU32(o, LoadOpts.fd_array, fds);
+    c.setU32(o, LoadOpts.fd_array_cnt, x.fdArray!.length);
   }
 }
 

@@ -31,6 +31,8 @@ export const TSBPF_BTF_OWN_DATA = 1;
 export const TSBPF_BTF_KIND_ANY = 4294967295;
 export const TSBPF_BTF_NAME_LEN = 64;
 export const TSBPF_BTF_INFO_WANT_DATA = 1;
+export const TSBPF_COLL_PIN_NONE = 0;
+export const TSBPF_COLL_PIN_BY_NAME = 1;
 export const TSBPF_SEC_UNKNOWN = 0;
 export const TSBPF_SEC_LIBBPF = 1;
 export const TSBPF_SEC_PREFIX = 2;
@@ -365,6 +367,66 @@ export const tsbpf_btf_load_opts = {
   log_truncated: { off: 28, kind: 'u32', count: 0 },
   log_true_size: { off: 32, kind: 'u32', count: 0 },
   attempts: { off: 36, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_coll_btf (collection.h) */
+export const tsbpf_coll_btf = {
+  $name: 'tsbpf_coll_btf',
+  $size: 40,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  data: { off: 4, kind: 'ptr', count: 0 },
+  size: { off: 8, kind: 'u32', count: 0 },
+  extern_vars: { off: 12, kind: 'u32', count: 0 },
+  extern_funcs: { off: 16, kind: 'u32', count: 0 },
+  ksym_funcs: { off: 20, kind: 'u32', count: 0 },
+  ksym_vars: { off: 24, kind: 'u32', count: 0 },
+  named_params: { off: 28, kind: 'u32', count: 0 },
+  sorted_datasecs: { off: 32, kind: 'u32', count: 0 },
+  added_types: { off: 36, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_coll_map (collection.h) */
+export const tsbpf_coll_map = {
+  $name: 'tsbpf_coll_map',
+  $size: 116,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  name: { off: 4, kind: 'ptr', count: 0 },
+  source: { off: 8, kind: 'u32', count: 0 },
+  type: { off: 12, kind: 'u32', count: 0 },
+  key_size: { off: 16, kind: 'u32', count: 0 },
+  value_size: { off: 20, kind: 'u32', count: 0 },
+  max_entries: { off: 24, kind: 'u32', count: 0 },
+  flags: { off: 28, kind: 'u32', count: 0 },
+  pinning: { off: 32, kind: 'u32', count: 0 },
+  key_type: { off: 36, kind: 'u32', count: 0 },
+  value_type: { off: 40, kind: 'u32', count: 0 },
+  have_btf: { off: 44, kind: 'u32', count: 0 },
+  mmapable: { off: 48, kind: 'u32', count: 0 },
+  n_cpus: { off: 52, kind: 'u32', count: 0 },
+  is_inner: { off: 56, kind: 'u32', count: 0 },
+  extra: { off: 60, kind: 'ptr', count: 0 },
+  extra_size: { off: 64, kind: 'u32', count: 0 },
+  out_key_size: { off: 68, kind: 'u32', count: 0 },
+  out_value_size: { off: 72, kind: 'u32', count: 0 },
+  out_max_entries: { off: 76, kind: 'u32', count: 0 },
+  out_flags: { off: 80, kind: 'u32', count: 0 },
+  out_key_type: { off: 84, kind: 'u32', count: 0 },
+  out_value_type: { off: 88, kind: 'u32', count: 0 },
+  out_pinning: { off: 92, kind: 'u32', count: 0 },
+  freeze: { off: 96, kind: 'u32', count: 0 },
+  out_name: { off: 100, kind: 'u8', count: 16 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_coll_reloc (collection.h) */
+export const tsbpf_coll_reloc = {
+  $name: 'tsbpf_coll_reloc',
+  $size: 24,
+  insn: { off: 0, kind: 'u32', count: 0 },
+  kind: { off: 4, kind: 'u32', count: 0 },
+  fd: { off: 8, kind: 'i32', count: 0 },
+  offset: { off: 12, kind: 'u32', count: 0 },
+  value_size: { off: 16, kind: 'u32', count: 0 },
+  pad: { off: 20, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_elf_func (elf.h) */
@@ -819,6 +881,10 @@ export interface CoreFunctions {
   tsbpf_btf_str(btf: Ptr<'tsbpf_btf'>, off: number): Ptr<'char'>;
   tsbpf_btf_get_info(fd: number, info: Ptr<'tsbpf_btf_obj_info'>): number;
   tsbpf_btf_load(opts: Ptr<'tsbpf_btf_load_opts'>): number;
+  tsbpf_collection_btf(data: Ptr<'void'>, size: number, out: Ptr<'tsbpf_coll_btf'>): number;
+  tsbpf_collection_map_plan(map: Ptr<'tsbpf_coll_map'>): number;
+  tsbpf_collection_relocate(insns: Ptr<'uint8_t'>, insn_cnt: number, relocs: Ptr<'tsbpf_coll_reloc'>, n: number): number;
+  tsbpf_collection_name(name: Ptr<'char'>, out: Ptr<'uint8_t'>): number;
   tsbpf_abi_version(): number;
   tsbpf_malloc(size: number): Ptr<'void'>;
   tsbpf_free(ptr: Ptr<'void'>): void;
@@ -886,6 +952,10 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_btf_str',
   'tsbpf_btf_get_info',
   'tsbpf_btf_load',
+  'tsbpf_collection_btf',
+  'tsbpf_collection_map_plan',
+  'tsbpf_collection_relocate',
+  'tsbpf_collection_name',
   'tsbpf_abi_version',
   'tsbpf_malloc',
   'tsbpf_free',

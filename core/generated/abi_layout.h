@@ -6,6 +6,7 @@
 #include "tsbpf/btf.h"
 #include "tsbpf/btf_info.h"
 #include "tsbpf/btf_load.h"
+#include "tsbpf/collection.h"
 #include "tsbpf/core.h"
 #include "tsbpf/elf.h"
 #include "tsbpf/insn.h"
@@ -72,6 +73,51 @@ _Static_assert(offsetof(struct tsbpf_btf_load_opts, log_len) == 24, "tsbpf_btf_l
 _Static_assert(offsetof(struct tsbpf_btf_load_opts, log_truncated) == 28, "tsbpf_btf_load_opts.log_truncated");
 _Static_assert(offsetof(struct tsbpf_btf_load_opts, log_true_size) == 32, "tsbpf_btf_load_opts.log_true_size");
 _Static_assert(offsetof(struct tsbpf_btf_load_opts, attempts) == 36, "tsbpf_btf_load_opts.attempts");
+_Static_assert(sizeof(struct tsbpf_coll_btf) == 40, "tsbpf_coll_btf size");
+_Static_assert(offsetof(struct tsbpf_coll_btf, sz) == 0, "tsbpf_coll_btf.sz");
+_Static_assert(offsetof(struct tsbpf_coll_btf, data) == 4, "tsbpf_coll_btf.data");
+_Static_assert(offsetof(struct tsbpf_coll_btf, size) == 8, "tsbpf_coll_btf.size");
+_Static_assert(offsetof(struct tsbpf_coll_btf, extern_vars) == 12, "tsbpf_coll_btf.extern_vars");
+_Static_assert(offsetof(struct tsbpf_coll_btf, extern_funcs) == 16, "tsbpf_coll_btf.extern_funcs");
+_Static_assert(offsetof(struct tsbpf_coll_btf, ksym_funcs) == 20, "tsbpf_coll_btf.ksym_funcs");
+_Static_assert(offsetof(struct tsbpf_coll_btf, ksym_vars) == 24, "tsbpf_coll_btf.ksym_vars");
+_Static_assert(offsetof(struct tsbpf_coll_btf, named_params) == 28, "tsbpf_coll_btf.named_params");
+_Static_assert(offsetof(struct tsbpf_coll_btf, sorted_datasecs) == 32, "tsbpf_coll_btf.sorted_datasecs");
+_Static_assert(offsetof(struct tsbpf_coll_btf, added_types) == 36, "tsbpf_coll_btf.added_types");
+_Static_assert(sizeof(struct tsbpf_coll_map) == 116, "tsbpf_coll_map size");
+_Static_assert(offsetof(struct tsbpf_coll_map, sz) == 0, "tsbpf_coll_map.sz");
+_Static_assert(offsetof(struct tsbpf_coll_map, name) == 4, "tsbpf_coll_map.name");
+_Static_assert(offsetof(struct tsbpf_coll_map, source) == 8, "tsbpf_coll_map.source");
+_Static_assert(offsetof(struct tsbpf_coll_map, type) == 12, "tsbpf_coll_map.type");
+_Static_assert(offsetof(struct tsbpf_coll_map, key_size) == 16, "tsbpf_coll_map.key_size");
+_Static_assert(offsetof(struct tsbpf_coll_map, value_size) == 20, "tsbpf_coll_map.value_size");
+_Static_assert(offsetof(struct tsbpf_coll_map, max_entries) == 24, "tsbpf_coll_map.max_entries");
+_Static_assert(offsetof(struct tsbpf_coll_map, flags) == 28, "tsbpf_coll_map.flags");
+_Static_assert(offsetof(struct tsbpf_coll_map, pinning) == 32, "tsbpf_coll_map.pinning");
+_Static_assert(offsetof(struct tsbpf_coll_map, key_type) == 36, "tsbpf_coll_map.key_type");
+_Static_assert(offsetof(struct tsbpf_coll_map, value_type) == 40, "tsbpf_coll_map.value_type");
+_Static_assert(offsetof(struct tsbpf_coll_map, have_btf) == 44, "tsbpf_coll_map.have_btf");
+_Static_assert(offsetof(struct tsbpf_coll_map, mmapable) == 48, "tsbpf_coll_map.mmapable");
+_Static_assert(offsetof(struct tsbpf_coll_map, n_cpus) == 52, "tsbpf_coll_map.n_cpus");
+_Static_assert(offsetof(struct tsbpf_coll_map, is_inner) == 56, "tsbpf_coll_map.is_inner");
+_Static_assert(offsetof(struct tsbpf_coll_map, extra) == 60, "tsbpf_coll_map.extra");
+_Static_assert(offsetof(struct tsbpf_coll_map, extra_size) == 64, "tsbpf_coll_map.extra_size");
+_Static_assert(offsetof(struct tsbpf_coll_map, out_key_size) == 68, "tsbpf_coll_map.out_key_size");
+_Static_assert(offsetof(struct tsbpf_coll_map, out_value_size) == 72, "tsbpf_coll_map.out_value_size");
+_Static_assert(offsetof(struct tsbpf_coll_map, out_max_entries) == 76, "tsbpf_coll_map.out_max_entries");
+_Static_assert(offsetof(struct tsbpf_coll_map, out_flags) == 80, "tsbpf_coll_map.out_flags");
+_Static_assert(offsetof(struct tsbpf_coll_map, out_key_type) == 84, "tsbpf_coll_map.out_key_type");
+_Static_assert(offsetof(struct tsbpf_coll_map, out_value_type) == 88, "tsbpf_coll_map.out_value_type");
+_Static_assert(offsetof(struct tsbpf_coll_map, out_pinning) == 92, "tsbpf_coll_map.out_pinning");
+_Static_assert(offsetof(struct tsbpf_coll_map, freeze) == 96, "tsbpf_coll_map.freeze");
+_Static_assert(offsetof(struct tsbpf_coll_map, out_name) == 100, "tsbpf_coll_map.out_name");
+_Static_assert(sizeof(struct tsbpf_coll_reloc) == 24, "tsbpf_coll_reloc size");
+_Static_assert(offsetof(struct tsbpf_coll_reloc, insn) == 0, "tsbpf_coll_reloc.insn");
+_Static_assert(offsetof(struct tsbpf_coll_reloc, kind) == 4, "tsbpf_coll_reloc.kind");
+_Static_assert(offsetof(struct tsbpf_coll_reloc, fd) == 8, "tsbpf_coll_reloc.fd");
+_Static_assert(offsetof(struct tsbpf_coll_reloc, offset) == 12, "tsbpf_coll_reloc.offset");
+_Static_assert(offsetof(struct tsbpf_coll_reloc, value_size) == 16, "tsbpf_coll_reloc.value_size");
+_Static_assert(offsetof(struct tsbpf_coll_reloc, pad) == 20, "tsbpf_coll_reloc.pad");
 _Static_assert(sizeof(struct tsbpf_elf_func) == 116, "tsbpf_elf_func size");
 _Static_assert(offsetof(struct tsbpf_elf_func, name) == 0, "tsbpf_elf_func.name");
 _Static_assert(offsetof(struct tsbpf_elf_func, section) == 4, "tsbpf_elf_func.section");
