@@ -8,6 +8,7 @@ import { mapShowCommand } from './map_show_command.js';
 import { objInspectCommand } from './obj_inspect_command.js';
 import { progListCommand } from './prog_list_command.js';
 import { progShowCommand } from './prog_show_command.js';
+import { progTestCommand } from './prog_test_command.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   featuresCommand,
@@ -15,6 +16,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   disasmCommand,
   progListCommand,
   progShowCommand,
+  progTestCommand,
   mapListCommand,
   mapShowCommand,
   mapDumpCommand,
