@@ -75,7 +75,14 @@ test-runtimes: build
 	node scripts/run-tests.mjs --runtimes $(RUNTIMES)
 
 ## run: the tour of tsbpf on the real kernel
-run: build
+EXAMPLES := $(patsubst examples/%.bpf.c,$(BUILD)/examples/%.bpf.o,$(wildcard examples/*.bpf.c))
+BPF_CFLAGS := -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -Wall
+
+$(BUILD)/examples/%.bpf.o: examples/%.bpf.c
+	@mkdir -p $(BUILD)/examples
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+run: build $(EXAMPLES)
 	node dist/examples/tour.js
 
 ## bench: the TypeScript benchmarks beside their raw C baselines, on Node, Bun and Deno

@@ -664,20 +664,25 @@ class Loader {
 
   #create(m: CollectionMapSpec, plan: MapPlan, inner: BpfMap | undefined): BpfMap {
     const btf = this.#btfFd && plan.valueTypeId ? { fd: this.#btfFd, keyTypeId: plan.keyTypeId, valueTypeId: plan.valueTypeId } : undefined;
-    return createMap(
-      {
-        type: m.type,
-        keySize: plan.keySize,
-        valueSize: plan.valueSize,
-        maxEntries: plan.maxEntries,
-        flags: plan.flags,
-        name: plan.kernelName,
-        ...(m.numaNode ? { numaNode: m.numaNode } : {}),
-        ...(m.mapExtra ? { mapExtra: m.mapExtra } : {}),
-        ...(inner ? { innerMap: inner } : {}),
-      },
-      btf,
-    );
+    const spec = {
+      type: m.type,
+      keySize: plan.keySize,
+      valueSize: plan.valueSize,
+      maxEntries: plan.maxEntries,
+      flags: plan.flags,
+      name: plan.kernelName,
+      ...(m.numaNode ? { numaNode: m.numaNode } : {}),
+      ...(m.mapExtra ? { mapExtra: m.mapExtra } : {}),
+      ...(inner ? { innerMap: inner } : {}),
+    };
+    try {
+      return createMap(spec, btf);
+    } catch (e) {
+      // The kernel checks key and value types against the map type (an array's key must
+      // be a 32-bit integer, not an enum): as libbpf does, create the map without them.
+      if (!btf || !(e instanceof BpfError) || e.code !== 'EINVAL') throw e;
+      return createMap(spec, undefined);
+    }
   }
 
   #loadMap(name: string): LoadedMap {

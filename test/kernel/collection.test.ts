@@ -402,3 +402,23 @@ kernelTest('without a resolver, a program with CO-RE relocations fails with a No
   t.regex(e.message, new RegExp(`program "${withCore[0]}" needs (a|\\d+) CO-RE relocations?`));
   t.is(e.feature.split(', ')[0], 'CO-RE relocations');
 });
+
+kernelTest('a map whose BTF key type the kernel refuses for its map type is created without BTF types, as libbpf does', (t) => {
+  // An array map's key must be a 32-bit integer in BTF; an enum of the same size is refused.
+  const spec = loadCollectionSpec(
+    compileSource(
+      'enum_key',
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+enum color { RED, GREEN };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, enum color); __type(value, __u64); } by_color SEC(".maps");
+char LICENSE[] SEC("license") = "MIT";`,
+    ),
+  );
+  using coll = Collection.load(spec);
+  const info = coll.maps.by_color!.info();
+  t.is(info.keySize, 4);
+  t.is(info.btfKeyTypeId, 0);
+  coll.maps.by_color!.update(Buffer.from([1, 0, 0, 0]), Buffer.alloc(8, 7));
+  t.deepEqual(coll.maps.by_color!.lookup(Buffer.from([1, 0, 0, 0])), Buffer.alloc(8, 7));
+});
