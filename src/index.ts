@@ -22,8 +22,15 @@ export type {
   SectionMatch,
   SymbolBinding,
 } from './collection_spec.js';
-export { Btf, BtfKind } from './btf.js';
-export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions } from './btf.js';
+export { Btf, BtfKind, essentialName } from './btf.js';
+export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions, BtfField, BtfFieldsOptions } from './btf.js';
+export {
+  applyCoRe, relocateProgram, coreRelocationResults, explainLoadError, resolveExterns, kernelConfig, parseKernelConfig,
+  kernelVersionCode, CoreRelocationError,
+} from './core_relo.js';
+export type {
+  CoReOptions, CoreRelocationResult, SourceLine, TypesSource, ExternOptions, ExternResolution, ExternValue, ModuleBtfUse,
+} from './core_relo.js';
 export * as features from './features.js';
 export { BpfError, VerifierError, NotSupportedError, errnoName } from './errors.js';
 export { MapType, ProgramType, AttachType, LinkType, BpfCommand } from './generated/uapi.js';

@@ -64,6 +64,14 @@ static bool extra_len(uint32_t kind, uint32_t vlen, uint32_t *out)
 	}
 }
 
+uint32_t btf_rec_len(const uint8_t *t)
+{
+	uint32_t extra = 0;
+
+	extra_len(btf_rec_kind(t), btf_rec_vlen(t), &extra);
+	return BTF_TYPE_LEN + extra;
+}
+
 const char *btf_str(const struct tsbpf_btf *btf, uint32_t off)
 {
 	if (off < btf->start_str)
@@ -601,6 +609,41 @@ const char *tsbpf_btf_str(const struct tsbpf_btf *btf, uint32_t off)
 	return btf ? btf_str(btf, off) : NULL;
 }
 
+int32_t tsbpf_btf_str_offset(const struct tsbpf_btf *btf, const char *s)
+{
+	size_t len;
+
+	tsbpf_begin(-1);
+	if (!btf || !s)
+		return tsbpf_error(-EINVAL, "BTF: missing handle or string");
+	if (btf->base) {
+		int32_t r = tsbpf_btf_str_offset(btf->base, s);
+
+		if (r >= 0)
+			return r;
+	}
+	len = strlen(s);
+	/* Strings start at offset 0 and after every NUL; the section ends with a NUL. */
+	for (uint32_t off = 0; off + len < btf->strs_len;) {
+		const char *at = btf->strs + off;
+		size_t n = strlen(at);
+
+		if (n == len && memcmp(at, s, len) == 0 && off + btf->start_str <= INT32_MAX)
+			return (int32_t)(off + btf->start_str);
+		off += (uint32_t)n + 1;
+	}
+	/* A string may also be the tail of a longer one (offsets into the middle are valid). */
+	for (uint32_t off = 0; off + len < btf->strs_len;) {
+		const char *at = btf->strs + off;
+		size_t n = strlen(at);
+
+		if (n > len && memcmp(at + n - len, s, len) == 0 && off + n - len + btf->start_str <= INT32_MAX)
+			return (int32_t)(off + n - len + btf->start_str);
+		off += (uint32_t)n + 1;
+	}
+	return tsbpf_error(-ENOENT, "BTF: no string \"%.60s\" in the string section", s);
+}
+
 /* ---- sizes and alignment ------------------------------------------------------------ */
 
 static bool is_modifier(uint32_t kind)
@@ -793,15 +836,31 @@ int32_t tsbpf_btf_resolve(const struct tsbpf_btf *btf, uint32_t id)
 
 /* ---- lookup by name ----------------------------------------------------------------- */
 
-static uint32_t hash_name(const char *s)
+size_t btf_essential_len(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* The last "x___y" where neither x nor y is an underscore ends the essential name. */
+	for (size_t i = n >= 5 ? n - 5 + 1 : 0; i-- > 0;)
+		if (name[i] != '_' && name[i + 1] == '_' && name[i + 2] == '_' && name[i + 3] == '_' && name[i + 4] != '_')
+			return i + 1;
+	return n;
+}
+
+static uint32_t hash_name(const char *s, size_t len)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
 	return h;
 }
 
+/*
+ * The index hashes each name's essential part (without a ___flavour suffix), so one chain
+ * holds a name and all its flavours: exact lookups compare the whole name, CO-RE candidate
+ * searches the essential part.
+ */
 static bool build_name_index(struct tsbpf_btf *btf)
 {
 	uint32_t n = 16;
@@ -824,7 +883,7 @@ static bool build_name_index(struct tsbpf_btf *btf)
 
 		if (!name || !name[0])
 			continue;
-		b = hash_name(name) & (n - 1);
+		b = hash_name(name, btf_essential_len(name)) & (n - 1);
 		btf->name_next[i] = btf->name_buckets[b];
 		btf->name_buckets[b] = i + 1;
 	}
@@ -848,7 +907,8 @@ int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, u
 	}
 	if (!btf->name_buckets && !build_name_index(mut))
 		return -TSBPF_ERR_NOMEM;
-	for (i = btf->name_buckets[hash_name(name) & (btf->nbuckets - 1)]; i; i = btf->name_next[i - 1]) {
+	for (i = btf->name_buckets[hash_name(name, btf_essential_len(name)) & (btf->nbuckets - 1)]; i;
+	     i = btf->name_next[i - 1]) {
 		uint32_t id = btf->start_id + i - 1;
 		const uint8_t *t = btf->types + btf->offsets[i - 1];
 
@@ -857,6 +917,27 @@ int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, u
 		if (kind != TSBPF_BTF_KIND_ANY && btf_rec_kind(t) != kind)
 			continue;
 		if (strcmp(btf_str(btf, btf_rec_name_off(t)), name) == 0)
+			return (int32_t)id;
+	}
+	return -ENOENT;
+}
+
+int32_t btf_find_essential(const struct tsbpf_btf *btf, const char *name, size_t len, uint32_t after_id)
+{
+	struct tsbpf_btf *mut = (struct tsbpf_btf *)btf;
+
+	if (len == 0)
+		return -ENOENT;
+	if (!btf->name_buckets && !build_name_index(mut))
+		return -TSBPF_ERR_NOMEM;
+	for (uint32_t i = btf->name_buckets[hash_name(name, len) & (btf->nbuckets - 1)]; i; i = btf->name_next[i - 1]) {
+		uint32_t id = btf->start_id + i - 1;
+		const char *other;
+
+		if (id <= after_id)
+			continue;
+		other = btf_str(btf, btf_rec_name_off(btf->types + btf->offsets[i - 1]));
+		if (btf_essential_len(other) == len && memcmp(other, name, len) == 0)
 			return (int32_t)id;
 	}
 	return -ENOENT;

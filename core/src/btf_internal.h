@@ -90,6 +90,8 @@ static inline uint32_t btf_rec_size_type(const uint8_t *t)
 	return rd32(t + 8);
 }
 
+/* Bytes of a validated type record, its members included. */
+uint32_t btf_rec_len(const uint8_t *t);
 /* Kind of `id` (BTF_KIND_UNKN for void or a bad id). */
 uint32_t btf_kind(const struct tsbpf_btf *btf, uint32_t id);
 /* Name of `id` ("" for anonymous types, void and bad ids). */
@@ -102,6 +104,11 @@ int32_t btf_skip_mods(const struct tsbpf_btf *btf, uint32_t id);
 int32_t btf_sizeof(const struct tsbpf_btf *btf, uint32_t id);
 int32_t btf_alignof(const struct tsbpf_btf *btf, uint32_t id);
 int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, uint32_t after_id);
+/* Length of `name` without its ___flavour suffix (libbpf's "essential" name). */
+size_t btf_essential_len(const char *name);
+/* The first type id above `after_id` of this blob (not its base) whose essential name is the
+ * `len` bytes at `name`; -ENOENT when there is none, -TSBPF_ERR_NOMEM. */
+int32_t btf_find_essential(const struct tsbpf_btf *btf, const char *name, size_t len, uint32_t after_id);
 /* One past the last type id. */
 static inline uint32_t btf_end_id(const struct tsbpf_btf *btf)
 {
