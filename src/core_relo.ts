@@ -34,6 +34,7 @@ import {
   loadCollectionSpec,
   type CollectionProgramSpec,
   type CollectionSpec,
+  type CoreRelocation,
   type CoreRelocationKind,
   type ExternSpec,
 } from './collection_spec.js';
@@ -57,6 +58,11 @@ export interface CoReOptions {
    * Module BTF is not searched then.
    */
   kernelTypes?: TypesSource;
+  /**
+   * Module BTF to search when `kernelTypes` has no type of a name: split BTF on kernelTypes,
+   * by module name. Default: the running kernel's modules when kernelTypes is not given, else none.
+   */
+  kernelModules?: Readonly<Record<string, Btf>>;
   /** Only these programs (by name); default all. */
   programs?: readonly string[];
 }
@@ -174,8 +180,24 @@ function typesOf(source: TypesSource, op: string, what: string): Btf {
   throw invalid(op, `${what} must be a Btf, a path or bytes, got ${describe(source)}`);
 }
 
-function targetsFor(kernelTypes: TypesSource | undefined, op: string): Targets {
-  if (kernelTypes !== undefined) return { main: typesOf(kernelTypes, op, '"kernelTypes"'), mainName: 'kernelTypes', modules: undefined };
+function targetsFor(kernelTypes: TypesSource | undefined, op: string, kernelModules?: Readonly<Record<string, Btf>>): Targets {
+  if (kernelModules !== undefined) {
+    if (typeof kernelModules !== 'object' || kernelModules === null) throw invalid(op, `"kernelModules" must be an object of Btf by module name, got ${describe(kernelModules)}`);
+    for (const [name, b] of Object.entries(kernelModules))
+      if (!(b instanceof Btf) || !b.base) throw invalid(op, `"kernelModules.${name}" must be split BTF (a Btf parsed with a base)`);
+  }
+  if (kernelTypes !== undefined) {
+    const main = typesOf(kernelTypes, op, '"kernelTypes"');
+    const mods = Object.entries(kernelModules ?? {}).map(([name, btf]) => ({ name, btf }));
+    for (const m of mods) if (m.btf.base !== main) throw invalid(op, `"kernelModules.${m.name}" is split BTF on another base than kernelTypes`);
+    return { main, mainName: 'kernelTypes', modules: mods.length ? () => mods : undefined };
+  }
+  if (kernelModules !== undefined) {
+    const main = Btf.kernel();
+    const mods = Object.entries(kernelModules).map(([name, btf]) => ({ name, btf }));
+    for (const m of mods) if (m.btf.base !== main) throw invalid(op, `"kernelModules.${m.name}" is split BTF on another base than the kernel's`);
+    return { main, mainName: 'vmlinux', modules: () => mods };
+  }
   let modules: Array<{ name: string; btf: Btf }> | undefined;
   return {
     main: Btf.kernel(),
@@ -303,7 +325,8 @@ function runCore(c: Core, local: Btf, prog: CollectionProgramSpec, targets: Btf[
   return out;
 }
 
-function relocateOne(c: Core, local: Btf, prog: CollectionProgramSpec, targets: Targets | undefined): CollectionProgramSpec {
+/** Relocates against targets[0], then again with module BTF if vmlinux lacks a type by name. */
+function relocateOutcome(c: Core, local: Btf, prog: CollectionProgramSpec, targets: Targets | undefined): RawOutcome {
   let outcome = targets ? runCore(c, local, prog, [targets.main], [targets.mainName]) : runCore(c, local, prog, [], []);
   // Module BTF only when vmlinux lacks a type by name (libbpf's order), loaded only then.
   if (targets?.modules && outcome.results.some((r) => r.candidates === 0 && r.kind !== 'type_id_local')) {
@@ -311,6 +334,11 @@ function relocateOne(c: Core, local: Btf, prog: CollectionProgramSpec, targets: 
     if (mods.length)
       outcome = runCore(c, local, prog, [targets.main, ...mods.map((m) => m.btf)], [targets.mainName, ...mods.map((m) => m.name)]);
   }
+  return outcome;
+}
+
+function relocateOne(c: Core, local: Btf, prog: CollectionProgramSpec, targets: Targets | undefined): CollectionProgramSpec {
+  const outcome = relocateOutcome(c, local, prog, targets);
   const out: CollectionProgramSpec = {
     ...prog,
     instructions: outcome.instructions,
@@ -328,8 +356,14 @@ function relocateOne(c: Core, local: Btf, prog: CollectionProgramSpec, targets: 
   return out;
 }
 
+function checkTypesSource(op: string, name: string, v: unknown): void {
+  if (v !== undefined && !(v instanceof Btf) && typeof v !== 'string' && !(v instanceof Uint8Array))
+    throw invalid(op, `"${name}" must be a Btf, a path or bytes, got ${describe(v)}`);
+}
+
 function checkCoReOptions(opts: CoReOptions): void {
-  checkKeys(OP, 'CO-RE options', opts, ['kernelTypes', 'programs']);
+  checkKeys(OP, 'CO-RE options', opts, ['kernelTypes', 'kernelModules', 'programs']);
+  checkTypesSource(OP, 'kernelTypes', opts.kernelTypes);
   if (opts.programs !== undefined && (!Array.isArray(opts.programs) || opts.programs.some((p) => typeof p !== 'string')))
     throw invalid(OP, `"programs" must be an array of program names, got ${describe(opts.programs)}`);
 }
@@ -367,7 +401,7 @@ export function applyCoRe(spec: CollectionSpec, opts: CoReOptions = {}): Collect
   const c = core();
   for (const name of names) {
     const prog = spec.programs[name]!;
-    if (prog.coreRelocations.length) targets ??= targetsFor(opts.kernelTypes, OP);
+    if (prog.coreRelocations.length) targets ??= targetsFor(opts.kernelTypes, OP, opts.kernelModules);
     out.programs[name] = relocateOne(c, local, prog, targets);
   }
   return out;
@@ -378,6 +412,74 @@ export function relocateProgram(spec: CollectionSpec, name: string, opts: Omit<C
   checkCoReOptions(opts);
   if (!spec.programs[name]) throw invalid(OP, `no program named "${name}" in the collection`);
   return applyCoRe(spec, { ...opts, programs: [name] }).programs[name]!;
+}
+
+/** Input of {@link relocateInstructions}. */
+export interface RelocateInstructionsOptions {
+  /** The program's bytecode (8 bytes per slot); not modified. */
+  instructions: Uint8Array;
+  /** Its CO-RE relocations; typeId and accessString refer to `localTypes`. */
+  relocations: readonly CoreRelocation[];
+  /** The BTF the program was compiled with. */
+  localTypes: Btf;
+  /** As {@link CoReOptions.kernelTypes}; default the running kernel's BTF. */
+  kernelTypes?: TypesSource;
+  /** As {@link CoReOptions.kernelModules}. */
+  kernelModules?: Readonly<Record<string, Btf>>;
+  /** struct bpf_func_info and bpf_line_info records of the program (for its own BTF). */
+  funcInfo?: Uint8Array;
+  lineInfo?: Uint8Array;
+  /** Name for messages. */
+  name?: string;
+}
+
+/** Output of {@link relocateInstructions}. */
+export interface RelocatedInstructions {
+  instructions: Buffer;
+  results: CoreRelocationResult[];
+  /** The program's own BTF and records, when it has func_info, line_info or TYPE_ID_LOCAL relocations. */
+  btf?: Buffer;
+  funcInfo?: Buffer;
+  lineInfo?: Buffer;
+}
+
+/**
+ * The engine of {@link applyCoRe} for bytecode that does not come from a CollectionSpec
+ * (a program assembled by hand against BTF built by hand, a test): applies `relocations` to a
+ * copy of `instructions`. Throws CoreRelocationError like applyCoRe.
+ */
+export function relocateInstructions(opts: RelocateInstructionsOptions): RelocatedInstructions {
+  checkKeys(OP, 'relocateInstructions options', opts, ['instructions', 'relocations', 'localTypes', 'kernelTypes', 'kernelModules', 'funcInfo', 'lineInfo', 'name']);
+  if (!(opts.localTypes instanceof Btf)) throw invalid(OP, `"localTypes" must be a Btf, got ${describe(opts.localTypes)}`);
+  checkTypesSource(OP, 'kernelTypes', opts.kernelTypes);
+  if (!(opts.instructions instanceof Uint8Array) || opts.instructions.length % 8)
+    throw invalid(OP, `"instructions" must be bytecode (8 bytes per slot), got ${describe(opts.instructions)}`);
+  if (!Array.isArray(opts.relocations)) throw invalid(OP, `"relocations" must be an array, got ${describe(opts.relocations)}`);
+  const slots = opts.instructions.length / 8;
+  for (const r of opts.relocations) {
+    if (!Number.isInteger(r.instruction) || r.instruction < 0 || r.instruction >= slots || !CoreRelocationKinds.includes(r.kind) || typeof r.accessString !== 'string' || !Number.isInteger(r.typeId) || r.typeId < 0)
+      throw invalid(OP, `bad relocation ${JSON.stringify(r)}: it needs an instruction slot below ${slots}, a typeId, an accessString and a kind of CoreRelocationKinds`);
+  }
+  for (const k of ['funcInfo', 'lineInfo'] as const) {
+    const v = opts[k];
+    if (v !== undefined && (!(v instanceof Uint8Array) || v.length % (k === 'funcInfo' ? 8 : 16)))
+      throw invalid(OP, `"${k}" must be bytes of ${k === 'funcInfo' ? 8 : 16}-byte records, got ${describe(v)}`);
+  }
+  const pseudo = {
+    name: opts.name ?? '(instructions)',
+    instructions: opts.instructions,
+    coreRelocations: opts.relocations,
+    funcInfo: opts.funcInfo ?? new Uint8Array(0),
+    lineInfo: opts.lineInfo ?? new Uint8Array(0),
+  } as unknown as CollectionProgramSpec;
+  const c = core();
+  const targets = opts.relocations.length ? targetsFor(opts.kernelTypes, OP, opts.kernelModules) : undefined;
+  const out = relocateOutcome(c, opts.localTypes, pseudo, targets);
+  return {
+    instructions: out.instructions,
+    results: out.results,
+    ...(out.btf ? { btf: out.btf, funcInfo: out.funcInfo!, lineInfo: out.lineInfo! } : {}),
+  };
 }
 
 /** What each CO-RE relocation of a program returned by {@link applyCoRe} resolved to; undefined for other specs. */
@@ -409,11 +511,11 @@ export function explainLoadError(program: CollectionProgramSpec, error: unknown)
       rec.results.find((x, i) => x.status === 'poisoned' && at !== undefined && at >= x.instruction && at < x.instruction + rec.slots[i]!) ??
       rec.results.find((x) => x.status === 'poisoned');
     if (r) {
-      const where = r.source ? ` at ${r.source.file}:${r.source.line}:${r.source.column}: ${r.source.text}` : '';
+      const where = r.source ? ` [${r.source.file}:${r.source.line}: ${r.source.text}]` : '';
       return new VerifierError({
         command: error.command,
         errno: error.errno,
-        reason: `program ${rec.program}: instruction ${at ?? r.instruction} was poisoned by CO-RE relocation #${r.index} (${r.kind} of ${r.description}): ${r.reason ?? 'unsatisfied'}${where}; the verifier reached it`,
+        reason: `program ${rec.program}: the verifier reached instruction ${at ?? r.instruction}, poisoned by CO-RE relocation #${r.index} (${r.kind} of ${r.description}): ${r.reason ?? 'unsatisfied'}${where}`,
         log: lines,
         truncated: error.truncated,
         advice: 'guard the access with bpf_core_field_exists()/bpf_core_type_exists(), or relocate against types that have it',
@@ -453,6 +555,8 @@ export type ExternValue =
 export interface ExternOptions {
   /** Where __ksym variables and kfuncs are looked up instead of the running kernel's BTF. */
   kernelTypes?: TypesSource;
+  /** As {@link CoReOptions.kernelModules}. */
+  kernelModules?: Readonly<Record<string, Btf>>;
   /**
    * The kernel configuration: CONFIG_* values by name ('y', 'm', '"text"', '100'), or the
    * path of a config file (plain or gzipped). Default: /boot/config-$(uname -r), else
@@ -461,6 +565,11 @@ export interface ExternOptions {
   kernelConfig?: Readonly<Record<string, string>> | string;
   /** The path of the kallsyms file untyped ksyms are read from (default /proc/kallsyms). */
   kallsyms?: string;
+  /**
+   * Only the externs these programs refer to (by name); default every extern of the spec.
+   * A strong extern the kernel lacks fails only the programs that use it.
+   */
+  programs?: readonly string[];
 }
 
 /** Where the loader must put a module's BTF object fd. */
@@ -589,7 +698,10 @@ function kernelHasSyscallWrapper(targets: Targets, kallsymsPath: string): boolea
 }
 
 function checkExternOptions(opts: ExternOptions): void {
-  checkKeys(EXTERN_OP, 'extern options', opts, ['kernelTypes', 'kernelConfig', 'kallsyms']);
+  checkKeys(EXTERN_OP, 'extern options', opts, ['kernelTypes', 'kernelModules', 'kernelConfig', 'kallsyms', 'programs']);
+  if (opts.programs !== undefined && (!Array.isArray(opts.programs) || opts.programs.some((p) => typeof p !== 'string')))
+    throw invalid(EXTERN_OP, `"programs" must be an array of program names, got ${describe(opts.programs)}`);
+  checkTypesSource(EXTERN_OP, 'kernelTypes', opts.kernelTypes);
   if (opts.kernelConfig !== undefined && typeof opts.kernelConfig !== 'string' && (typeof opts.kernelConfig !== 'object' || opts.kernelConfig === null))
     throw invalid(EXTERN_OP, `"kernelConfig" must be a path or an object of CONFIG_* values, got ${describe(opts.kernelConfig)}`);
   if (opts.kallsyms !== undefined && typeof opts.kallsyms !== 'string') throw invalid(EXTERN_OP, `"kallsyms" must be a path, got ${describe(opts.kallsyms)}`);
@@ -640,11 +752,17 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions = {}): 
   checkExternOptions(opts);
   const out = spec.clone();
   const values: Record<string, ExternValue> = Object.create(null) as Record<string, ExternValue>;
-  const externs = Object.values(spec.externs);
+  const progNames = opts.programs ?? Object.keys(spec.programs);
+  for (const name of progNames) if (!spec.programs[name]) throw invalid(EXTERN_OP, `no program named "${name}" in the collection`);
+  const used = new Set<string>();
+  for (const name of progNames)
+    for (const r of spec.programs[name]!.relocations) if ('extern' in r) used.add(r.extern);
+  // Every extern when all programs are asked for (an unreferenced one too, as libbpf); else those used.
+  const externs = Object.values(spec.externs).filter((e) => opts.programs === undefined || used.has(e.name));
   const local = spec.types;
   const c = core();
   let targets: Targets | undefined;
-  const getTargets = (): Targets => (targets ??= targetsFor(opts.kernelTypes, EXTERN_OP));
+  const getTargets = (): Targets => (targets ??= targetsFor(opts.kernelTypes, EXTERN_OP, opts.kernelModules));
   const kallsymsPath = opts.kallsyms ?? '/proc/kallsyms';
 
   // .kconfig
@@ -728,8 +846,9 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions = {}): 
       throw new BpfError({ command: EXTERN_OP, errno: answer.incompatible ? 22 : 2, reason: answer.reason, advice: answer.incompatible ? '' : 'declare it __weak to run on kernels without it' });
     }
   }
-  const externIndex = new Map(externs.map((e, i) => [e.name, i]));
-  for (const [name, prog] of Object.entries(out.programs)) {
+  const externIndex = new Map(Object.keys(spec.externs).map((e, i) => [e, i]));
+  for (const name of progNames) {
+    const prog = out.programs[name]!;
     const uses = prog.relocations.filter((r) => r.kind === 'ksym' || r.kind === 'kfunc');
     if (!uses.length) continue;
     c.resetArena();

@@ -25,11 +25,11 @@ export type {
 export { Btf, BtfKind, essentialName } from './btf.js';
 export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions, BtfField, BtfFieldsOptions } from './btf.js';
 export {
-  applyCoRe, relocateProgram, coreRelocationResults, explainLoadError, resolveExterns, kernelConfig, parseKernelConfig,
+  applyCoRe, relocateProgram, relocateInstructions, coreRelocationResults, explainLoadError, resolveExterns, kernelConfig, parseKernelConfig,
   kernelVersionCode, CoreRelocationError,
 } from './core_relo.js';
 export type {
-  CoReOptions, CoreRelocationResult, SourceLine, TypesSource, ExternOptions, ExternResolution, ExternValue, ModuleBtfUse,
+  CoReOptions, CoreRelocationResult, RelocateInstructionsOptions, RelocatedInstructions, SourceLine, TypesSource, ExternOptions, ExternResolution, ExternValue, ModuleBtfUse,
 } from './core_relo.js';
 export * as features from './features.js';
 export { BpfError, VerifierError, NotSupportedError, errnoName } from './errors.js';

@@ -47,6 +47,7 @@ export function loadWithBtf(prog: CollectionProgramSpec, type: ProgramType, opts
     const li = prog.lineInfo.length ? c.stage(prog.lineInfo) : 0;
     const o = c.struct(LoadOpts);
     c.setU32(o, LoadOpts.prog_type, type);
+    c.setU32(o, LoadOpts.prog_flags, prog.flags);
     c.setU32(o, LoadOpts.insns, insns);
     c.setU32(o, LoadOpts.insn_cnt, prog.instructions.length / 8);
     c.setU32(o, LoadOpts.license, lic);
