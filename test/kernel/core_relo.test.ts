@@ -218,7 +218,7 @@ kernelTest('task.bpf.c: CO-RE reads of the current task give this process\'s pid
       t.is(o.flavourFlagsHi, 0, how);
       t.is(o.taskSize, task.size, how);
       t.is(o.commSize, 16, how);
-      t.is(o.commOffset * 8, task.members.get('comm'), how);
+      t.is(o.commOffset * 8, task.members.get('comm')!, how);
       t.deepEqual([o.hasPid, o.hasFake, o.taskExists], [1, 0, 1], how);
       t.is(o.taskId, task.id, how);
       t.is(o.helperId, Helper.getCurrentTaskBtf, how);
