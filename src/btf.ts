@@ -526,12 +526,13 @@ export class Btf {
   field(id: number, path: string): BtfField | undefined {
     string(OP, 'path', path);
     const parts = path.split('.');
+    if (parts.some((p) => !/^[A-Za-z_]\w*(?:\[\d+\])*$/.test(p)))
+      throw invalid(OP, `"${path}" is not a member path (names separated by '.', optional [index])`);
     let cur = id;
     let bitOffset = 0;
     let found: BtfField | undefined;
     for (const part of parts) {
-      const m = /^([A-Za-z_]\w*)((?:\[\d+\])*)$/.exec(part);
-      if (!m) throw invalid(OP, `"${path}" is not a member path (names separated by '.', optional [index])`);
+      const m = /^([A-Za-z_]\w*)((?:\[\d+\])*)$/.exec(part)!;
       const t = this.resolveType(cur);
       if (t.kind !== 'STRUCT' && t.kind !== 'UNION') return undefined;
       let hit: BtfField | undefined;
