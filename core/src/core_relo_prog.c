@@ -99,9 +99,14 @@ static int32_t write_lines(struct tsbpf_core_relo_opts *o, uint32_t str_base, ui
 	uint32_t n = o->line_info_cnt, cap = n + 2 * o->poisoned, cnt = 0, out = 0;
 	struct line *lines;
 
-	for (uint32_t i = 1; i < n; i++)
-		if (rd32(li + (size_t)i * LINE_INFO_LEN) < rd32(li + (size_t)(i - 1) * LINE_INFO_LEN))
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *r = li + (size_t)i * LINE_INFO_LEN;
+
+		if (i && rd32(r) < rd32(r - LINE_INFO_LEN))
 			return tsbpf_error(-EINVAL, "CO-RE: line_info record %u is out of instruction order", i);
+		if (!btf_str(o->local, rd32(r + 4)) || !btf_str(o->local, rd32(r + 8)))
+			return tsbpf_error(-EINVAL, "CO-RE: line_info record %u names a string outside the BTF", i);
+	}
 	lines = calloc(cap ? cap : 1, sizeof(*lines));
 	if (!lines)
 		return tsbpf_error(-TSBPF_ERR_NOMEM, "CO-RE: out of memory for line_info");
