@@ -6,7 +6,7 @@
  * costs one parse and an index of offsets, not 100k JavaScript objects.
  */
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import type { Core } from '../bridge/core.js';
+import { native, type Core } from '../bridge/core.js';
 import {
   TSBPF_BTF_KIND_ANY,
   TSBPF_BTF_OWN_DATA,
@@ -132,6 +132,9 @@ function scratchBuf(c: Core, size: number): number {
   return s.ptr;
 }
 
+const PROT_READ = 1;
+const MAP_PRIVATE = 2;
+
 const TOKEN = Symbol('Btf');
 const kernelCache = new WeakMap<Core, Btf>();
 const moduleCache = new WeakMap<Core, Map<string, Btf>>();
@@ -148,6 +151,20 @@ function readIntoCore(c: Core, path: string): { ptr: number; len: number } {
     const size = fstatSync(fd).size;
     if (size > 0) {
       const ptr = c.malloc(size);
+      // sysfs hands out at most a page per read(2): 1,300 reads for vmlinux. Linux 6.16+
+      // can map it instead (and any regular file can be): one copy from the mapping.
+      const nat = native();
+      if (nat.mmap && nat.view && nat.munmap) {
+        const addr = nat.mmap(0, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (addr > 0) {
+          try {
+            c.mem.u8.set(new Uint8Array(nat.view(addr, size)), ptr);
+          } finally {
+            nat.munmap(addr, size);
+          }
+          return { ptr, len: size };
+        }
+      }
       let off = 0;
       // Memory cannot grow while this loop runs (no core call), so the view stays valid.
       const u8 = c.mem.u8;

@@ -856,6 +856,24 @@ static uint32_t hash_name(const char *s, size_t len)
 	return h;
 }
 
+/* hash_name of the essential part of `s`, in one pass over the string. */
+static uint32_t hash_essential(const char *s)
+{
+	uint32_t h = 2166136261u, ess = 0;
+	bool flavoured = false;
+
+	for (size_t i = 0; s[i]; i++) {
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+		/* "x___y": the hash so far covers the essential name ending at x. Each read
+		 * stops at the NUL: a character is only looked at if the one before is '_'. */
+		if (s[i] != '_' && s[i + 1] == '_' && s[i + 2] == '_' && s[i + 3] == '_' && s[i + 4] && s[i + 4] != '_') {
+			ess = h;
+			flavoured = true;
+		}
+	}
+	return flavoured ? ess : h;
+}
+
 /*
  * The index hashes each name's essential part (without a ___flavour suffix), so one chain
  * holds a name and all its flavours: exact lookups compare the whole name, CO-RE candidate
@@ -883,7 +901,7 @@ static bool build_name_index(struct tsbpf_btf *btf)
 
 		if (!name || !name[0])
 			continue;
-		b = hash_name(name, btf_essential_len(name)) & (n - 1);
+		b = hash_essential(name) & (n - 1);
 		btf->name_next[i] = btf->name_buckets[b];
 		btf->name_buckets[b] = i + 1;
 	}
