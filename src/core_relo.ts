@@ -219,21 +219,33 @@ function accessOffset(c: Core, local: Btf, access: string): number {
   return off;
 }
 
-/** The line_info record in effect at `insn` (the last one at or before it). */
-function sourceAt(local: Btf, lineInfo: Uint8Array, insn: number): SourceLine | undefined {
+/** Source lines of a program by instruction, from its line_info (records in instruction order). */
+function sourceLines(local: Btf, lineInfo: Uint8Array): (insn: number) => SourceLine | undefined {
+  const n = Math.floor(lineInfo.length / 16);
   const dv = new DataView(lineInfo.buffer, lineInfo.byteOffset, lineInfo.byteLength);
-  let found = -1;
-  for (let i = 0; i + 16 <= lineInfo.length; i += 16) {
-    if (dv.getUint32(i, true) > insn) break;
-    found = i;
-  }
-  if (found < 0) return undefined;
-  const col = dv.getUint32(found + 12, true);
-  try {
-    return { file: local.string(dv.getUint32(found + 4, true)), line: col >>> 10, column: col & 0x3ff, text: local.string(dv.getUint32(found + 8, true)).trim() };
-  } catch {
-    return undefined;
-  }
+  const cache = new Map<number, SourceLine | undefined>();
+  return (insn) => {
+    // The last record at or before insn.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (dv.getUint32(mid * 16, true) <= insn) lo = mid + 1;
+      else hi = mid;
+    }
+    const at = lo - 1;
+    if (at < 0) return undefined;
+    if (cache.has(at)) return cache.get(at);
+    const col = dv.getUint32(at * 16 + 12, true);
+    let line: SourceLine | undefined;
+    try {
+      line = { file: local.string(dv.getUint32(at * 16 + 4, true)), line: col >>> 10, column: col & 0x3ff, text: local.string(dv.getUint32(at * 16 + 8, true)).trim() };
+    } catch {
+      line = undefined;
+    }
+    cache.set(at, line);
+    return line;
+  };
 }
 
 interface RawOutcome {
@@ -285,6 +297,7 @@ function runCore(c: Core, local: Btf, prog: CollectionProgramSpec, targets: Btf[
     throw new CoreRelocationError(prog.name, err.reason, err.errno);
   }
   const out: RawOutcome = { instructions: c.bytes(insns, prog.instructions.length), results: [], slots: [] };
+  const sourceOf = sourceLines(local, prog.lineInfo);
   for (let i = 0; i < n; i++) {
     const r = results + i * Result.$size;
     const target = c.u32(r, Result.target);
@@ -311,8 +324,8 @@ function runCore(c: Core, local: Btf, prog: CollectionProgramSpec, targets: Btf[
             ? `${res.target.btf} type [${res.target.typeId}] has the field with another size, and a load of this sign or type cannot be resized`
             : `none of the ${candidates} target types named like ${name} has this ${res.kind.startsWith('enumval') ? 'value' : 'field'}`;
     }
-    const source = sourceAt(local, prog.lineInfo, res.instruction);
-    if (source) res.source = source;
+    const source = sourceOf(res.instruction);
+    if (source) res.source = { ...source };
     out.results.push(res);
     out.slots.push(c.u32(r, Result.slots));
   }

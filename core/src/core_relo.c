@@ -47,10 +47,53 @@ static bool is_enumval_kind(uint32_t k)
 	return k == BPF_CORE_ENUMVAL_EXISTS || k == BPF_CORE_ENUMVAL_VALUE;
 }
 
-void core_type_label(const struct tsbpf_btf *btf, uint32_t id, char *buf, size_t cap)
+/* A printf-free string builder: descriptions are made for every relocation, and vsnprintf
+ * costs microseconds per call in Wasm. */
+struct sbuf {
+	char *p;
+	size_t cap, len;
+};
+
+static void sb_char(struct sbuf *b, char c)
+{
+	if (b->len + 1 < b->cap)
+		b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	while (*s && b->len + 1 < b->cap)
+		b->p[b->len++] = *s++;
+	b->p[b->len] = '\0';
+}
+
+static void sb_u64(struct sbuf *b, uint64_t v)
+{
+	char t[20];
+	int n = 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < 20);
+	while (n)
+		sb_char(b, t[--n]);
+}
+
+static void sb_i64(struct sbuf *b, int64_t v)
+{
+	if (v < 0) {
+		sb_char(b, '-');
+		sb_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		sb_u64(b, (uint64_t)v);
+	}
+}
+
+static void label_into(const struct tsbpf_btf *btf, uint32_t id, struct sbuf *b)
 {
 	const char *name = btf_name(btf, id);
-	const char *what;
+	const char *what = NULL;
 
 	switch (btf_kind(btf, id)) {
 	case BTF_KIND_STRUCT:
@@ -70,14 +113,31 @@ void core_type_label(const struct tsbpf_btf *btf, uint32_t id, char *buf, size_t
 		what = "fwd ";
 		break;
 	case BTF_KIND_UNKN:
-		snprintf(buf, cap, "[%u] void", id);
-		return;
+		break;
 	default:
 		/* ints and floats by name; pointers, arrays and the rest by kind */
-		snprintf(buf, cap, "[%u] %s", id, name[0] ? name : btf_kind_name(btf_kind(btf, id)));
-		return;
+		break;
 	}
-	snprintf(buf, cap, "[%u] %s%s", id, what, name[0] ? name : "(anon)");
+	sb_char(b, '[');
+	sb_u64(b, id);
+	sb_str(b, "] ");
+	if (btf_kind(btf, id) == BTF_KIND_UNKN) {
+		sb_str(b, "void");
+	} else if (what) {
+		sb_str(b, what);
+		sb_str(b, name[0] ? name : "(anon)");
+	} else {
+		sb_str(b, name[0] ? name : btf_kind_name(btf_kind(btf, id)));
+	}
+}
+
+void core_type_label(const struct tsbpf_btf *btf, uint32_t id, char *buf, size_t cap)
+{
+	struct sbuf b = { buf, cap, 0 };
+
+	if (cap)
+		buf[0] = '\0';
+	label_into(btf, id, &b);
 }
 
 /* ---- type compatibility ------------------------------------------------------------- */
@@ -382,7 +442,9 @@ static int32_t parse_spec(const struct tsbpf_btf *btf, uint32_t type_id, const c
 	uint32_t id;
 	int32_t sz;
 
-	memset(spec, 0, sizeof(*spec));
+	/* Only the counters: the accessor arrays (1.3 KiB) are written before they are read. */
+	spec->len = spec->raw_len = 0;
+	spec->bit_offset = 0;
 	spec->btf = btf;
 	spec->root_id = type_id;
 	spec->kind = kind;
@@ -430,6 +492,7 @@ static int32_t parse_spec(const struct tsbpf_btf *btf, uint32_t type_id, const c
 	id = t.id;
 	spec->acc[0].type_id = id;
 	spec->acc[0].idx = spec->raw[0];
+	spec->acc[0].name = NULL;
 	spec->len = 1;
 	if (is_enumval_kind(kind)) {
 		if (!core_is_enum(t.kind) || spec->raw_len > 1 || spec->raw[0] >= btf_rec_vlen(t.t)) {
@@ -515,31 +578,14 @@ static int32_t parse_spec(const struct tsbpf_btf *btf, uint32_t type_id, const c
 	return 0;
 }
 
-/* Appends printf output to buf[*len..cap), keeping it NUL-terminated. */
-static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*len >= cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *len, cap - *len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
-}
-
 /* "struct s.a[3].b (0:1:3:2 @ offset 12)", "enum e::ONE = 1", "struct s". */
 static void format_spec(const struct spec *spec, char *buf, size_t cap)
 {
-	char label[160];
-	size_t len = 0;
+	struct sbuf b = { buf, cap, 0 };
 
-	core_type_label(spec->btf, spec->root_id, label, sizeof(label));
-	append(buf, cap, &len, "%s", label);
+	if (cap)
+		buf[0] = '\0';
+	label_into(spec->btf, spec->root_id, &b);
 	if (is_type_kind(spec->kind))
 		return;
 	if (is_enumval_kind(spec->kind)) {
@@ -547,27 +593,40 @@ static void format_spec(const struct spec *spec, char *buf, size_t cap)
 
 		if (core_resolve(spec->btf, spec->root_id, &t) && t.t) {
 			uint64_t v = core_enum_value(t.t, spec->acc[0].idx);
-			bool sgn = btf_rec_kflag(t.t);
 
-			append(buf, cap, &len, sgn ? "::%s = %lld" : "::%s = %llu", spec->acc[0].name,
-			       sgn ? (unsigned long long)(long long)v : (unsigned long long)v);
+			sb_str(&b, "::");
+			sb_str(&b, spec->acc[0].name);
+			sb_str(&b, " = ");
+			if (btf_rec_kflag(t.t))
+				sb_i64(&b, (int64_t)v);
+			else
+				sb_u64(&b, v);
 		}
 		return;
 	}
 	for (uint32_t i = 0; i < spec->len; i++) {
-		if (spec->acc[i].name)
-			append(buf, cap, &len, ".%s", spec->acc[i].name);
-		else if (i > 0 || spec->acc[i].idx > 0)
-			append(buf, cap, &len, "[%u]", spec->acc[i].idx);
+		if (spec->acc[i].name) {
+			sb_char(&b, '.');
+			sb_str(&b, spec->acc[i].name);
+		} else if (i > 0 || spec->acc[i].idx > 0) {
+			sb_char(&b, '[');
+			sb_u64(&b, spec->acc[i].idx);
+			sb_char(&b, ']');
+		}
 	}
-	append(buf, cap, &len, " (");
-	for (uint32_t i = 0; i < spec->raw_len; i++)
-		append(buf, cap, &len, "%s%u", i ? ":" : "", spec->raw[i]);
-	if (spec->bit_offset % 8)
-		append(buf, cap, &len, " @ offset %llu.%llu)", (unsigned long long)(spec->bit_offset / 8),
-		       (unsigned long long)(spec->bit_offset % 8));
-	else
-		append(buf, cap, &len, " @ offset %llu)", (unsigned long long)(spec->bit_offset / 8));
+	sb_str(&b, " (");
+	for (uint32_t i = 0; i < spec->raw_len; i++) {
+		if (i)
+			sb_char(&b, ':');
+		sb_u64(&b, spec->raw[i]);
+	}
+	sb_str(&b, " @ offset ");
+	sb_u64(&b, spec->bit_offset / 8);
+	if (spec->bit_offset % 8) {
+		sb_char(&b, '.');
+		sb_u64(&b, spec->bit_offset % 8);
+	}
+	sb_char(&b, ')');
 }
 
 /* ---- matching a local spec against a candidate --------------------------------------- */
@@ -631,7 +690,8 @@ static int32_t spec_match(const struct spec *ls, const struct tsbpf_btf *tb, uin
 {
 	struct core_type t;
 
-	memset(ts, 0, sizeof(*ts));
+	ts->len = ts->raw_len = 0;
+	ts->bit_offset = 0;
 	ts->btf = tb;
 	ts->root_id = tid;
 	ts->kind = ls->kind;
@@ -1210,7 +1270,13 @@ static int32_t relocate_one(struct engine *e, uint32_t i, const uint8_t *rec, st
 	out->kind = kind;
 	out->local_type = type_id;
 	out->target = TSBPF_CORE_NO_TARGET;
-	snprintf(desc, desc_cap, "[%u]", type_id);
+	if (desc_cap) {
+		struct sbuf b = { desc, desc_cap, 0 };
+
+		sb_char(&b, '[');
+		sb_u64(&b, type_id);
+		sb_char(&b, ']');
+	}
 	if (insn_off % 8 || slot >= o->insn_cnt)
 		return relo_error(i, kind, desc, slot, -EINVAL, "the instruction offset is outside the program");
 	if (kind > BPF_CORE_TYPE_MATCHES)
