@@ -4,6 +4,9 @@
 // members up by path, and the essential-name rule CO-RE matches by.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BpfError, Btf, essentialName, loadCollectionSpec } from '../../src/index.js';
 import { BtfBuilder } from '../helpers/btf_builder.js';
 import { compileSource } from '../helpers/tools.js';
@@ -218,4 +221,26 @@ test('essentialName drops the last ___flavour suffix as libbpf does', (t) => {
     ['abc', 'abc'],
   ];
   for (const [name, want] of cases) t.is(essentialName(name), want, name);
+});
+
+test('a module\'s split BTF on the running kernel\'s: ids and strings continue after vmlinux, lookups and C printing span both', (t) => {
+  const vmlinux = Btf.kernel();
+  const task = vmlinux.typeByName('task_struct', 'STRUCT');
+  const raw = vmlinux.bytes();
+  const mod = new BtfBuilder({ endId: vmlinux.endId, strLen: raw.readUInt32LE(20) });
+  const ptr = mod.ptr(task.id);
+  const s = mod.struct('tsbpf_mod_state', 16, [['owner', ptr, 0], ['refs', vmlinux.typeByName('int', 'INT').id, 64]]);
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-modbtf-'));
+  try {
+    writeFileSync(join(dir, 'tsbpf_mod'), mod.build());
+    const m = Btf.load(join(dir, 'tsbpf_mod'), { base: vmlinux });
+    t.is(m.startId, vmlinux.endId);
+    t.is(m.base, vmlinux);
+    t.is(m.typeByName('tsbpf_mod_state', 'STRUCT').id, s);
+    t.is(m.typeByName('task_struct', 'STRUCT').id, task.id, 'the base answers through the module');
+    t.is(m.formatC(s), 'struct tsbpf_mod_state {\n\tstruct task_struct *owner;\n\tint refs;\n};', 'the tail padding is the compiler\'s own');
+    t.deepEqual([...m.fields(s)].map((f) => f.path), ['owner', 'refs']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
