@@ -172,9 +172,16 @@ function decodeOut(b: Buffer) {
   };
 }
 
+let dump: string | undefined;
+/** bpftool's text dump of vmlinux BTF, once per test process. */
+function vmlinuxDump(): string {
+  dump ??= execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux'], { encoding: 'utf8', maxBuffer: 512 << 20 });
+  return dump;
+}
+
 /** bpftool's view of vmlinux BTF: a type's id and size, a member's bit offset. */
 function bpftoolStruct(name: string): { id: number; size: number; members: Map<string, number> } {
-  const out = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux'], { encoding: 'utf8', maxBuffer: 512 << 20 });
+  const out = vmlinuxDump();
   const m = new RegExp(`^\\[(\\d+)\\] STRUCT '${name}' size=(\\d+) vlen=(\\d+)$`, 'm').exec(out);
   if (!m) throw new Error(`bpftool has no struct ${name}`);
   const members = new Map<string, number>();

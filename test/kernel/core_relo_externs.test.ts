@@ -43,9 +43,16 @@ function kallsyms(names: string[]): Map<string, bigint> {
   return out;
 }
 
+let dump: string | undefined;
+/** bpftool's text dump of vmlinux BTF, once per test process. */
+function vmlinuxDump(): string {
+  dump ??= execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux'], { encoding: 'utf8', maxBuffer: 512 << 20 });
+  return dump;
+}
+
 /** bpftool's id of a named type in vmlinux. */
 function bpftoolId(kind: string, name: string): number {
-  const out = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux'], { encoding: 'utf8', maxBuffer: 512 << 20 });
+  const out = vmlinuxDump();
   const m = new RegExp(`^\\[(\\d+)\\] ${kind} '${name}'`, 'm').exec(out);
   if (!m) throw new Error(`bpftool has no ${kind} ${name}`);
   return Number(m[1]);
