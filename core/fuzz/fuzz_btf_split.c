@@ -42,7 +42,7 @@ static void walk(const struct tsbpf_btf *btf)
 		if (t.name && t.name[0]) {
 			int32_t found = tsbpf_btf_find(btf, t.name, t.kind, 0);
 			size_t len = btf_essential_len(t.name);
-			int32_t ess = btf_find_essential(btf, t.name, len, id - 1);
+			int32_t ess = btf_find_essential(btf, t.name, len, t.kind, id - 1);
 
 			/* The first of that name and kind is this one or an earlier one. */
 			CHECK(found > 0 && (uint32_t)found <= id);

@@ -412,6 +412,7 @@ void tsbpf_btf_close(struct tsbpf_btf *btf)
 		return;
 	free(btf->offsets);
 	free(btf->name_buckets);
+	free(btf->func_buckets);
 	free(btf->name_next);
 	free(btf->owned);
 	free(btf);
@@ -875,58 +876,87 @@ static uint32_t hash_essential(const char *s)
 }
 
 /*
- * The index hashes each name's essential part (without a ___flavour suffix), so one chain
- * holds a name and all its flavours: exact lookups compare the whole name, CO-RE candidate
- * searches the essential part.
+ * Two indexes, each built on its first use: one of FUNC (and DECL_TAG) names, and one of
+ * every other named type. vmlinux has 56,000 FUNCs and 15,000 other named types, and CO-RE
+ * only ever looks up the others. Each hashes the essential part of a name (without a
+ * ___flavour suffix), so one chain holds a name and all its flavours: exact lookups compare
+ * the whole name, CO-RE candidate searches the essential part. A type is in one index only,
+ * so both share one array of chain links.
  */
-static bool build_name_index(struct tsbpf_btf *btf)
+static bool in_func_index(uint32_t kind)
 {
-	uint32_t n = 16;
+	return kind == BTF_KIND_FUNC || kind == BTF_KIND_DECL_TAG;
+}
 
-	while (n < btf->nr_types && n < (1u << 30))
-		n <<= 1;
-	btf->name_buckets = calloc(n, sizeof(uint32_t));
-	btf->name_next = calloc(btf->nr_types ? btf->nr_types : 1, sizeof(uint32_t));
-	if (!btf->name_buckets || !btf->name_next) {
-		free(btf->name_buckets);
-		free(btf->name_next);
-		btf->name_buckets = btf->name_next = NULL;
-		return false;
+static bool build_name_index(struct tsbpf_btf *btf, bool funcs)
+{
+	uint32_t n = 16, count = 0;
+	uint32_t *buckets;
+
+	if (!btf->name_next) {
+		btf->name_next = calloc(btf->nr_types ? btf->nr_types : 1, sizeof(uint32_t));
+		if (!btf->name_next)
+			return false;
 	}
-	btf->nbuckets = n;
+	for (uint32_t i = 0; i < btf->nr_types; i++) {
+		const uint8_t *t = btf->types + btf->offsets[i];
+
+		count += btf_rec_name_off(t) != 0 && in_func_index(btf_rec_kind(t)) == funcs;
+	}
+	while (n < count && n < (1u << 30))
+		n <<= 1;
+	buckets = calloc(n, sizeof(uint32_t));
+	if (!buckets)
+		return false;
 	/* Insert from the last id down, so every chain runs in ascending id order. */
 	for (uint32_t i = btf->nr_types; i-- > 0;) {
-		const char *name = btf_str(btf, btf_rec_name_off(btf->types + btf->offsets[i]));
+		const uint8_t *t = btf->types + btf->offsets[i];
+		const char *name;
 		uint32_t b;
 
+		if (!btf_rec_name_off(t) || in_func_index(btf_rec_kind(t)) != funcs)
+			continue;
+		name = btf_str(btf, btf_rec_name_off(t));
 		if (!name || !name[0])
 			continue;
 		b = hash_essential(name) & (n - 1);
-		btf->name_next[i] = btf->name_buckets[b];
-		btf->name_buckets[b] = i + 1;
+		btf->name_next[i] = buckets[b];
+		buckets[b] = i + 1;
+	}
+	if (funcs) {
+		btf->func_buckets = buckets;
+		btf->nfuncbuckets = n;
+	} else {
+		btf->name_buckets = buckets;
+		btf->nbuckets = n;
 	}
 	return true;
 }
 
-int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, uint32_t after_id)
+/* The chain head for `hash` in the index of `funcs`, building it first; -1 on OOM. */
+static int64_t chain(const struct tsbpf_btf *btf, bool funcs, uint32_t hash)
 {
-	struct tsbpf_btf *mut = (struct tsbpf_btf *)btf; /* the index is a cache */
-	uint32_t i;
+	struct tsbpf_btf *mut = (struct tsbpf_btf *)btf; /* the indexes are caches */
 
-	if (!name || !name[0])
-		return -ENOENT;
-	if (btf->base && after_id < btf->start_id) {
-		int32_t r = btf_find(btf->base, name, kind, after_id);
-
-		if (r >= 0)
-			return r;
-		if (r != -ENOENT)
-			return r;
+	if (funcs) {
+		if (!btf->func_buckets && !build_name_index(mut, true))
+			return -1;
+		return btf->func_buckets[hash & (btf->nfuncbuckets - 1)];
 	}
-	if (!btf->name_buckets && !build_name_index(mut))
+	if (!btf->name_buckets && !build_name_index(mut, false))
+		return -1;
+	return btf->name_buckets[hash & (btf->nbuckets - 1)];
+}
+
+/* The first own type above after_id in one index named `name` (of `kind` unless ANY). */
+static int32_t find_in(const struct tsbpf_btf *btf, bool funcs, const char *name, uint32_t hash, uint32_t kind,
+		       uint32_t after_id)
+{
+	int64_t head = chain(btf, funcs, hash);
+
+	if (head < 0)
 		return -TSBPF_ERR_NOMEM;
-	for (i = btf->name_buckets[hash_name(name, btf_essential_len(name)) & (btf->nbuckets - 1)]; i;
-	     i = btf->name_next[i - 1]) {
+	for (uint32_t i = (uint32_t)head; i; i = btf->name_next[i - 1]) {
 		uint32_t id = btf->start_id + i - 1;
 		const uint8_t *t = btf->types + btf->offsets[i - 1];
 
@@ -940,15 +970,48 @@ int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, u
 	return -ENOENT;
 }
 
-int32_t btf_find_essential(const struct tsbpf_btf *btf, const char *name, size_t len, uint32_t after_id)
+/* The smaller of two answers of find_in (an id beats -ENOENT; errors win). */
+static int32_t first_of(int32_t a, int32_t b)
 {
-	struct tsbpf_btf *mut = (struct tsbpf_btf *)btf;
+	if (a < 0 && a != -ENOENT)
+		return a;
+	if (b < 0 && b != -ENOENT)
+		return b;
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
 
-	if (len == 0)
+int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, uint32_t after_id)
+{
+	uint32_t hash;
+
+	if (!name || !name[0])
 		return -ENOENT;
-	if (!btf->name_buckets && !build_name_index(mut))
+	if (btf->base && after_id < btf->start_id) {
+		int32_t r = btf_find(btf->base, name, kind, after_id);
+
+		if (r >= 0)
+			return r;
+		if (r != -ENOENT)
+			return r;
+	}
+	hash = hash_name(name, btf_essential_len(name));
+	if (kind == TSBPF_BTF_KIND_ANY)
+		return first_of(find_in(btf, false, name, hash, kind, after_id), find_in(btf, true, name, hash, kind, after_id));
+	return find_in(btf, in_func_index(kind), name, hash, kind, after_id);
+}
+
+static int32_t find_essential_in(const struct tsbpf_btf *btf, bool funcs, const char *name, size_t len,
+				 uint32_t after_id)
+{
+	int64_t head = chain(btf, funcs, hash_name(name, len));
+
+	if (head < 0)
 		return -TSBPF_ERR_NOMEM;
-	for (uint32_t i = btf->name_buckets[hash_name(name, len) & (btf->nbuckets - 1)]; i; i = btf->name_next[i - 1]) {
+	for (uint32_t i = (uint32_t)head; i; i = btf->name_next[i - 1]) {
 		uint32_t id = btf->start_id + i - 1;
 		const char *other;
 
@@ -959,6 +1022,15 @@ int32_t btf_find_essential(const struct tsbpf_btf *btf, const char *name, size_t
 			return (int32_t)id;
 	}
 	return -ENOENT;
+}
+
+int32_t btf_find_essential(const struct tsbpf_btf *btf, const char *name, size_t len, uint32_t kind, uint32_t after_id)
+{
+	if (len == 0)
+		return -ENOENT;
+	if (kind == TSBPF_BTF_KIND_ANY)
+		return first_of(find_essential_in(btf, false, name, len, after_id), find_essential_in(btf, true, name, len, after_id));
+	return find_essential_in(btf, in_func_index(kind), name, len, after_id);
 }
 
 int32_t tsbpf_btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, uint32_t after_id)

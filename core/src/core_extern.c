@@ -17,7 +17,7 @@ static int32_t find_named(const struct tsbpf_btf *tb, const char *name, size_t l
 	int32_t r;
 
 	/* The name index chains names by essential name, so exact names are found there too. */
-	for (r = btf_find_essential(tb, name, ess, after); r > 0; r = btf_find_essential(tb, name, ess, (uint32_t)r)) {
+	for (r = btf_find_essential(tb, name, ess, kind, after); r > 0; r = btf_find_essential(tb, name, ess, kind, (uint32_t)r)) {
 		const char *other = btf_name(tb, (uint32_t)r);
 
 		if (btf_kind(tb, (uint32_t)r) == kind && strlen(other) == len && memcmp(other, name, len) == 0)

@@ -1210,7 +1210,7 @@ static int32_t candidates(struct engine *e, uint32_t id, const char *name, uint3
 
 		if (!tb)
 			continue;
-		for (r = btf_find_essential(tb, name, len, 0); r > 0; r = btf_find_essential(tb, name, len, (uint32_t)r)) {
+		for (r = btf_find_essential(tb, name, len, kind, 0); r > 0; r = btf_find_essential(tb, name, len, kind, (uint32_t)r)) {
 			if (!core_kind_compat(btf_kind(tb, (uint32_t)r), kind))
 				continue;
 			if (l->n == cap) {
