@@ -5,8 +5,8 @@
  * type id; this module decodes its answers into plain objects, on demand, so a 6 MB vmlinux
  * costs one parse and an index of offsets, not 100k JavaScript objects.
  */
-import { readFileSync } from 'node:fs';
-import type { Core } from '../bridge/core.js';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { native, type Core } from '../bridge/core.js';
 import {
   TSBPF_BTF_INFO_WANT_DATA,
   TSBPF_BTF_KIND_ANY,
@@ -20,7 +20,8 @@ import {
 import { BpfError, errnoValue } from './errors.js';
 import { ObjectKind, fdById } from './object.js';
 import { core } from './runtime.js';
-import { bytes as checkBytes, integer, invalid, string } from './validate.js';
+import { formatType } from './btf_format.js';
+import { bytes as checkBytes, checkKeys, integer, invalid, string } from './validate.js';
 
 const OP = 'BTF';
 
@@ -145,6 +146,9 @@ function scratchBuf(c: Core, size: number): number {
   return s.ptr;
 }
 
+const PROT_READ = 1;
+const MAP_PRIVATE = 2;
+
 const TOKEN = Symbol('Btf');
 
 /** Opens BTF object `id`, reads its info (and blob), closes it. */
@@ -170,6 +174,83 @@ function readObject(c: Core, id: number, withData: boolean): { info: BtfObjectIn
   }
 }
 const kernelCache = new WeakMap<Core, Btf>();
+const moduleCache = new WeakMap<Core, Map<string, Btf>>();
+const KERNEL_BTF_DIR = '/sys/kernel/btf';
+
+/**
+ * Reads a file straight into core memory (one copy, no JavaScript buffer of its size), or
+ * through a Buffer when its size is unknown up front (pseudo-files reporting 0) or changes
+ * while it is read. Returns the core buffer (tsbpf_malloc'd) and its length.
+ */
+function readIntoCore(c: Core, path: string): { ptr: number; len: number } {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > 0) {
+      const ptr = c.malloc(size);
+      // sysfs hands out at most a page per read(2): 1,300 reads for vmlinux. Linux 6.16+
+      // can map it instead (and any regular file can be): one copy from the mapping.
+      const nat = native();
+      if (nat.mmap && nat.view && nat.munmap) {
+        const addr = nat.mmap(0, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (addr > 0) {
+          try {
+            c.mem.u8.set(new Uint8Array(nat.view(addr, size)), ptr);
+          } finally {
+            nat.munmap(addr, size);
+          }
+          return { ptr, len: size };
+        }
+      }
+      let off = 0;
+      // Memory cannot grow while this loop runs (no core call), so the view stays valid.
+      const u8 = c.mem.u8;
+      while (off < size) {
+        const n = readSync(fd, u8, ptr + off, size - off, null);
+        if (n === 0) break;
+        off += n;
+      }
+      if (off === size && readSync(fd, Buffer.alloc(1), 0, 1, null) === 0) return { ptr, len: size };
+      c.free(ptr);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const data = readFileSync(path);
+  const ptr = c.malloc(data.length || 1);
+  c.mem.u8.set(data, ptr);
+  return { ptr, len: data.length };
+}
+
+/** Name of a type without its ___flavour suffix, as CO-RE compares names ("task_struct___old" -> "task_struct"). */
+export function essentialName(name: string): string {
+  for (let i = name.length - 5; i >= 0; i--) {
+    if (name[i] !== '_' && name.startsWith('___', i + 1) && name[i + 4] !== '_') return name.slice(0, i + 1);
+  }
+  return name;
+}
+
+/** A member reached by {@link Btf.fields} or {@link Btf.field}. */
+export interface BtfField {
+  /** Dotted path of names from the walked type ("pid", "thread_info.flags"); anonymous members add no name. */
+  path: string;
+  /** The member's own name. */
+  name: string;
+  /** The member's type id. */
+  type: number;
+  /** Offset from the start of the walked type, in bits (through anonymous members). */
+  bitOffset: number;
+  /** Width of a bitfield in bits, 0 for a normal member. */
+  bitfieldSize: number;
+  /** The STRUCT or UNION the member belongs to. */
+  parent: number;
+}
+
+/** Options of {@link Btf.fields}. */
+export interface BtfFieldsOptions {
+  /** Also walk into named members of struct or union type (their fields get "outer.inner" paths). Default false. */
+  deep?: boolean;
+}
 
 /**
  * Parsed BTF. Immutable: a CollectionSpec and its clones share one. The core memory it
@@ -212,11 +293,16 @@ export class Btf {
     const c = opts.base ? opts.base.#h.core : core();
     const buf = c.malloc(data.length || 1);
     c.mem.u8.set(data, buf);
+    return Btf.#open(c, buf, data.length, opts.base);
+  }
+
+  /** Parses `len` bytes at core address `buf` (tsbpf_malloc'd; the handle takes it, or frees it on failure). */
+  static #open(c: Core, buf: number, len: number, base: Btf | undefined): Btf {
     const out = scratchBuf(c, 4);
     const ret = c.fn.tsbpf_btf_open(
       buf as Ptr<'void'>,
-      data.length,
-      (opts.base ? opts.base.#h.ptr : 0) as Ptr<'tsbpf_btf'>,
+      len,
+      (base ? base.#h.ptr : 0) as Ptr<'tsbpf_btf'>,
       TSBPF_BTF_OWN_DATA,
       out as Ptr<'tsbpf_btf *'>,
     );
@@ -225,7 +311,7 @@ export class Btf {
       c.free(buf);
       throw new BpfError({ command: OP, errno: err.errno, reason: err.reason, advice: '' });
     }
-    return new Btf(TOKEN, c, c.mem.dv.getUint32(out, true), opts.base);
+    return new Btf(TOKEN, c, c.mem.dv.getUint32(out, true), base);
   }
 
   /**
@@ -234,15 +320,17 @@ export class Btf {
    */
   static load(path = '/sys/kernel/btf/vmlinux', opts: BtfParseOptions = {}): Btf {
     string(OP, 'path', path);
-    let data: Buffer;
+    if (opts.base !== undefined && !(opts.base instanceof Btf)) throw invalid(OP, '"base" must be a Btf');
+    const c = opts.base ? opts.base.#h.core : core();
+    let file: { ptr: number; len: number };
     try {
-      data = readFileSync(path);
+      file = readIntoCore(c, path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
       throw new BpfError({ command: OP, errno: errnoValue(code) ?? 5, reason: `cannot read ${path}`, cause: e, advice: '' });
     }
     try {
-      return Btf.parse(data, opts);
+      return Btf.#open(c, file.ptr, file.len, opts.base);
     } catch (e) {
       if (e instanceof BpfError) throw new BpfError({ command: OP, errno: e.errno, reason: `${path}: ${e.reason}`, advice: '' });
       throw e;
@@ -258,7 +346,7 @@ export class Btf {
     const c = core();
     let k = kernelCache.get(c);
     if (!k) {
-      k = Btf.load('/sys/kernel/btf/vmlinux');
+      k = Btf.load(`${KERNEL_BTF_DIR}/vmlinux`);
       kernelCache.set(c, k);
     }
     return k;
@@ -295,6 +383,49 @@ export class Btf {
         throw new BpfError({ command: OP, errno: e.errno, reason: `BTF object ${id}: ${e.reason}`, advice: '' });
       }
     }
+  }
+
+  /**
+   * The names of the kernel modules that have BTF (the entries of /sys/kernel/btf besides
+   * vmlinux), sorted. Empty when the kernel has no module BTF (CONFIG_DEBUG_INFO_BTF_MODULES,
+   * Linux 5.11) or no BTF at all.
+   */
+  static kernelModules(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(KERNEL_BTF_DIR);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return names.filter((n) => n !== 'vmlinux').sort();
+  }
+
+  /**
+   * A kernel module's BTF (/sys/kernel/btf/<name>): split BTF on {@link Btf.kernel}, so its
+   * type ids continue after vmlinux's. Parsed on first use and shared afterwards. Requires
+   * Linux 5.11 with CONFIG_DEBUG_INFO_BTF_MODULES; throws ENOENT for a module without BTF
+   * (or not loaded).
+   */
+  static kernelModule(name: string): Btf {
+    string(OP, 'name', name);
+    if (!/^[\w.-]+$/.test(name) || name === 'vmlinux' || name === '.' || name === '..')
+      throw invalid(OP, `"${name}" is not a kernel module name`);
+    const base = Btf.kernel();
+    const c = core();
+    let cache = moduleCache.get(c);
+    if (!cache) moduleCache.set(c, (cache = new Map()));
+    let m = cache.get(name);
+    if (!m) {
+      m = Btf.load(`${KERNEL_BTF_DIR}/${name}`, { base });
+      cache.set(name, m);
+    }
+    return m;
+  }
+
+  /** @internal The core handle (struct tsbpf_btf *) and the core that owns it. */
+  static handleOf(btf: Btf): { core: Core; ptr: number } {
+    return btf.#h;
   }
 
   /** The raw bytes, with the fix-ups applied to an object's BTF (DATASEC sizes and offsets). */
@@ -437,6 +568,91 @@ export class Btf {
       default:
         return t.name || `(anon ${t.kind})`;
     }
+  }
+
+  /** The type reached from `id` by skipping typedefs, qualifiers and type tags. */
+  resolveType(id: number): BtfType {
+    return this.type(this.resolve(id));
+  }
+
+  /**
+   * The members of struct or union `id` (typedefs and qualifiers followed), in order, with
+   * their offsets from the start of `id`: members of anonymous structs and unions are
+   * walked into, as C lets them be named directly; with `deep`, members of named struct
+   * and union members too. Throws for a type that is not a struct or union.
+   */
+  *fields(id: number, opts: BtfFieldsOptions = {}): Generator<BtfField> {
+    checkKeys(OP, 'fields options', opts, ['deep']);
+    const deep = opts.deep === true;
+    const root = this.resolveType(id);
+    if (root.kind !== 'STRUCT' && root.kind !== 'UNION')
+      throw invalid(OP, `type [${id}] (${this.typeName(id)}) is not a struct or union`);
+    const walk = function* (btf: Btf, t: Extract<BtfType, { kind: 'STRUCT' | 'UNION' }>, prefix: string, base: number, depth: number): Generator<BtfField> {
+      if (depth > 64) throw invalid(OP, `type [${id}]: members nest deeper than 64 levels`);
+      for (const m of t.members) {
+        const bitOffset = base + m.bitOffset;
+        const inner = btf.resolveType(m.type);
+        const composite = inner.kind === 'STRUCT' || inner.kind === 'UNION';
+        if (!m.name && composite) {
+          yield* walk(btf, inner, prefix, bitOffset, depth + 1);
+          continue;
+        }
+        const path = prefix ? `${prefix}.${m.name}` : m.name;
+        yield { path, name: m.name, type: m.type, bitOffset, bitfieldSize: m.bitfieldSize, parent: t.id };
+        if (deep && composite) yield* walk(btf, inner, path, bitOffset, depth + 1);
+      }
+    };
+    yield* walk(this, root, '', 0, 0);
+  }
+
+  /**
+   * The member at a dotted path from struct or union `id` ("se.vruntime", "thread_info.flags"),
+   * looked up as C would: through anonymous members and typedefs. Array members can be
+   * indexed ("comm[3]" is the fourth element). Undefined when there is no such member.
+   */
+  field(id: number, path: string): BtfField | undefined {
+    string(OP, 'path', path);
+    const parts = path.split('.');
+    if (parts.some((p) => !/^[A-Za-z_]\w*(?:\[\d+\])*$/.test(p)))
+      throw invalid(OP, `"${path}" is not a member path (names separated by '.', optional [index])`);
+    let cur = id;
+    let bitOffset = 0;
+    let found: BtfField | undefined;
+    for (const part of parts) {
+      const m = /^([A-Za-z_]\w*)((?:\[\d+\])*)$/.exec(part)!;
+      const t = this.resolveType(cur);
+      if (t.kind !== 'STRUCT' && t.kind !== 'UNION') return undefined;
+      let hit: BtfField | undefined;
+      for (const f of this.fields(t.id)) {
+        if (f.name === m[1]) {
+          hit = f;
+          break;
+        }
+      }
+      if (!hit) return undefined;
+      bitOffset += hit.bitOffset;
+      let type = hit.type;
+      for (const idx of m[2]!.match(/\d+/g) ?? []) {
+        const arr = this.resolveType(type);
+        if (arr.kind !== 'ARRAY' || Number(idx) >= arr.nelems) return undefined;
+        bitOffset += Number(idx) * this.sizeof(arr.type) * 8;
+        type = arr.type;
+      }
+      found = { ...hit, path, type, bitOffset, bitfieldSize: m[2] ? 0 : hit.bitfieldSize };
+      cur = type;
+    }
+    return found;
+  }
+
+  /**
+   * Type `id` as C, as `bpftool btf dump file ... format c` prints it: the full definition
+   * of a struct, union or enum (anonymous members inline, bitfields, explicit padding,
+   * packing), `typedef ...;`, a function's or variable's declaration, or the spelling of
+   * any other type ("const char *").
+   */
+  formatC(id: number): string {
+    integer(OP, 'id', id, 0, 0xffffffff);
+    return formatType(this, id);
   }
 
   /** Every type of this blob, in id order (not the base's). */

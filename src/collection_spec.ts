@@ -121,6 +121,12 @@ export interface CollectionProgramSpec {
   functions: FunctionSpan[];
   /** The program's FUNC type in the object's BTF (0 without BTF). */
   btfFunc: number;
+  /**
+   * The BTF to load with this program (BPF_PROG_LOAD prog_btf_fd) when it is not the
+   * collection's `types`: applyCoRe sets it to the program's own compact BTF, to which
+   * btfFunc, funcInfo, lineInfo and the CO-RE local type ids then refer.
+   */
+  btf?: Uint8Array;
   /** struct bpf_func_info records (8 bytes each, insn_off in instructions), for BPF_PROG_LOAD. */
   funcInfo: Uint8Array;
   /** struct bpf_line_info records (16 bytes each), for BPF_PROG_LOAD. */
@@ -339,6 +345,7 @@ function cloneProgram(p: CollectionProgramSpec): CollectionProgramSpec {
     funcInfo: Buffer.from(p.funcInfo),
     lineInfo: Buffer.from(p.lineInfo),
     coreRelocations: p.coreRelocations.map((r) => ({ ...r })),
+    ...(p.btf ? { btf: Buffer.from(p.btf) } : {}),
   };
 }
 

@@ -24,8 +24,15 @@ export type {
 } from './collection_spec.js';
 export { Collection, Variable } from './collection.js';
 export type { CollectionOptions } from './collection.js';
-export { Btf, BtfKind } from './btf.js';
-export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions, BtfObjectInfo } from './btf.js';
+export { Btf, BtfKind, essentialName } from './btf.js';
+export type { BtfType, BtfKindName, BtfMember, BtfEnumValue, BtfParam, BtfVarSecinfo, BtfLinkage, BtfParseOptions, BtfObjectInfo, BtfField, BtfFieldsOptions } from './btf.js';
+export {
+  applyCoRe, relocateProgram, relocateInstructions, coreRelocationResults, explainLoadError, resolveExterns, kernelConfig, parseKernelConfig,
+  kernelVersionCode, CoreRelocationError,
+} from './core_relo.js';
+export type {
+  CoReOptions, CoreRelocationResult, RelocateInstructionsOptions, RelocatedInstructions, SourceLine, TypesSource, ExternOptions, ExternResolution, ExternValue, ModuleBtfUse,
+} from './core_relo.js';
 export * as features from './features.js';
 export { BpfError, VerifierError, NotSupportedError, errnoName } from './errors.js';
 export { MapType, ProgramType, AttachType, LinkType, BpfCommand } from './generated/uapi.js';

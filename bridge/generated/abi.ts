@@ -33,6 +33,17 @@ export const TSBPF_BTF_NAME_LEN = 64;
 export const TSBPF_BTF_INFO_WANT_DATA = 1;
 export const TSBPF_COLL_PIN_NONE = 0;
 export const TSBPF_COLL_PIN_BY_NAME = 1;
+export const TSBPF_CORE_POISON_HELPER = 195896080;
+export const TSBPF_KFUNC_POISON_BASE = 2002000000;
+export const TSBPF_CORE_NO_TARGET = 4294967295;
+export const TSBPF_CORE_SPEC_MAX = 64;
+export const TSBPF_CORE_PATCHED = 1;
+export const TSBPF_CORE_POISONED = 2;
+export const TSBPF_CORE_PROG_BTF = 1;
+export const TSBPF_PATCH_BTF_ID = 1;
+export const TSBPF_PATCH_ADDR = 2;
+export const TSBPF_PATCH_KFUNC = 3;
+export const TSBPF_PATCH_KFUNC_POISON = 4;
 export const TSBPF_SEC_UNKNOWN = 0;
 export const TSBPF_SEC_LIBBPF = 1;
 export const TSBPF_SEC_PREFIX = 2;
@@ -427,6 +438,51 @@ export const tsbpf_coll_reloc = {
   offset: { off: 12, kind: 'u32', count: 0 },
   value_size: { off: 16, kind: 'u32', count: 0 },
   pad: { off: 20, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_core_result (core_relo.h) */
+export const tsbpf_core_result = {
+  $name: 'tsbpf_core_result',
+  $size: 56,
+  insn: { off: 0, kind: 'u32', count: 0 },
+  kind: { off: 4, kind: 'u32', count: 0 },
+  status: { off: 8, kind: 'u32', count: 0 },
+  local_type: { off: 12, kind: 'u32', count: 0 },
+  target: { off: 16, kind: 'u32', count: 0 },
+  target_type: { off: 20, kind: 'u32', count: 0 },
+  candidates: { off: 24, kind: 'u32', count: 0 },
+  slots: { off: 28, kind: 'u32', count: 0 },
+  orig_val: { off: 32, kind: 'u64', count: 0 },
+  new_val: { off: 40, kind: 'u64', count: 0 },
+  desc: { off: 48, kind: 'ptr', count: 0 },
+  pad2: { off: 52, kind: 'u32', count: 0 },
+} as const satisfies StructLayout & Record<string, Field | string | number>;
+
+/** struct tsbpf_core_relo_opts (core_relo.h) */
+export const tsbpf_core_relo_opts = {
+  $name: 'tsbpf_core_relo_opts',
+  $size: 84,
+  sz: { off: 0, kind: 'u32', count: 0 },
+  flags: { off: 4, kind: 'u32', count: 0 },
+  local: { off: 8, kind: 'ptr', count: 0 },
+  targets: { off: 12, kind: 'ptr', count: 0 },
+  n_targets: { off: 16, kind: 'u32', count: 0 },
+  insns: { off: 20, kind: 'ptr', count: 0 },
+  insn_cnt: { off: 24, kind: 'u32', count: 0 },
+  relos: { off: 28, kind: 'ptr', count: 0 },
+  relo_cnt: { off: 32, kind: 'u32', count: 0 },
+  func_info: { off: 36, kind: 'ptr', count: 0 },
+  func_info_cnt: { off: 40, kind: 'u32', count: 0 },
+  line_info: { off: 44, kind: 'ptr', count: 0 },
+  line_info_cnt: { off: 48, kind: 'u32', count: 0 },
+  results: { off: 52, kind: 'ptr', count: 0 },
+  poisoned: { off: 56, kind: 'u32', count: 0 },
+  btf: { off: 60, kind: 'ptr', count: 0 },
+  btf_size: { off: 64, kind: 'u32', count: 0 },
+  func_info_out: { off: 68, kind: 'ptr', count: 0 },
+  func_info_out_cnt: { off: 72, kind: 'u32', count: 0 },
+  line_info_out: { off: 76, kind: 'ptr', count: 0 },
+  line_info_out_cnt: { off: 80, kind: 'u32', count: 0 },
 } as const satisfies StructLayout & Record<string, Field | string | number>;
 
 /** struct tsbpf_elf_func (elf.h) */
@@ -879,6 +935,7 @@ export interface CoreFunctions {
   tsbpf_btf_resolve(btf: Ptr<'tsbpf_btf'>, id: number): number;
   tsbpf_btf_decl_tags(btf: Ptr<'tsbpf_btf'>, id: number, component_idx: number, out: Ptr<'uint32_t'>, cap: number): number;
   tsbpf_btf_str(btf: Ptr<'tsbpf_btf'>, off: number): Ptr<'char'>;
+  tsbpf_btf_str_offset(btf: Ptr<'tsbpf_btf'>, s: Ptr<'char'>): number;
   tsbpf_btf_get_info(fd: number, info: Ptr<'tsbpf_btf_obj_info'>): number;
   tsbpf_btf_load(opts: Ptr<'tsbpf_btf_load_opts'>): number;
   tsbpf_collection_btf(data: Ptr<'void'>, size: number, out: Ptr<'tsbpf_coll_btf'>): number;
@@ -892,6 +949,10 @@ export interface CoreFunctions {
   tsbpf_last_error_command(): number;
   tsbpf_last_kernel_error(): number;
   tsbpf_request_count(): number;
+  tsbpf_core_relocate(opts: Ptr<'tsbpf_core_relo_opts'>): number;
+  tsbpf_core_find_ksym(local: Ptr<'tsbpf_btf'>, local_id: number, targets: Ptr<'tsbpf_btf *'>, n_targets: number, target: Ptr<'uint32_t'>): number;
+  tsbpf_extern_patch(insns: Ptr<'uint8_t'>, insn_cnt: number, slot: number, how: number, value: bigint, aux: number): number;
+  tsbpf_kconfig_encode(btf: Ptr<'tsbpf_btf'>, var_id: number, value: Ptr<'char'>, out: Ptr<'uint8_t'>, size: number): number;
   tsbpf_elf_open(data: Ptr<'void'>, size: number, out: Ptr<'tsbpf_elf_object *'>): number;
   tsbpf_elf_close(obj: Ptr<'tsbpf_elf_object'>): void;
   tsbpf_elf_take_btf(obj: Ptr<'tsbpf_elf_object'>): Ptr<'tsbpf_btf'>;
@@ -950,6 +1011,7 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_btf_resolve',
   'tsbpf_btf_decl_tags',
   'tsbpf_btf_str',
+  'tsbpf_btf_str_offset',
   'tsbpf_btf_get_info',
   'tsbpf_btf_load',
   'tsbpf_collection_btf',
@@ -963,6 +1025,10 @@ export const EXPORTED_FUNCTIONS = [
   'tsbpf_last_error_command',
   'tsbpf_last_kernel_error',
   'tsbpf_request_count',
+  'tsbpf_core_relocate',
+  'tsbpf_core_find_ksym',
+  'tsbpf_extern_patch',
+  'tsbpf_kconfig_encode',
   'tsbpf_elf_open',
   'tsbpf_elf_close',
   'tsbpf_elf_take_btf',

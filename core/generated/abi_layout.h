@@ -8,6 +8,7 @@
 #include "tsbpf/btf_load.h"
 #include "tsbpf/collection.h"
 #include "tsbpf/core.h"
+#include "tsbpf/core_relo.h"
 #include "tsbpf/elf.h"
 #include "tsbpf/insn.h"
 #include "tsbpf/map.h"
@@ -118,6 +119,41 @@ _Static_assert(offsetof(struct tsbpf_coll_reloc, fd) == 8, "tsbpf_coll_reloc.fd"
 _Static_assert(offsetof(struct tsbpf_coll_reloc, offset) == 12, "tsbpf_coll_reloc.offset");
 _Static_assert(offsetof(struct tsbpf_coll_reloc, value_size) == 16, "tsbpf_coll_reloc.value_size");
 _Static_assert(offsetof(struct tsbpf_coll_reloc, pad) == 20, "tsbpf_coll_reloc.pad");
+_Static_assert(sizeof(struct tsbpf_core_result) == 56, "tsbpf_core_result size");
+_Static_assert(offsetof(struct tsbpf_core_result, insn) == 0, "tsbpf_core_result.insn");
+_Static_assert(offsetof(struct tsbpf_core_result, kind) == 4, "tsbpf_core_result.kind");
+_Static_assert(offsetof(struct tsbpf_core_result, status) == 8, "tsbpf_core_result.status");
+_Static_assert(offsetof(struct tsbpf_core_result, local_type) == 12, "tsbpf_core_result.local_type");
+_Static_assert(offsetof(struct tsbpf_core_result, target) == 16, "tsbpf_core_result.target");
+_Static_assert(offsetof(struct tsbpf_core_result, target_type) == 20, "tsbpf_core_result.target_type");
+_Static_assert(offsetof(struct tsbpf_core_result, candidates) == 24, "tsbpf_core_result.candidates");
+_Static_assert(offsetof(struct tsbpf_core_result, slots) == 28, "tsbpf_core_result.slots");
+_Static_assert(offsetof(struct tsbpf_core_result, orig_val) == 32, "tsbpf_core_result.orig_val");
+_Static_assert(offsetof(struct tsbpf_core_result, new_val) == 40, "tsbpf_core_result.new_val");
+_Static_assert(offsetof(struct tsbpf_core_result, desc) == 48, "tsbpf_core_result.desc");
+_Static_assert(offsetof(struct tsbpf_core_result, pad2) == 52, "tsbpf_core_result.pad2");
+_Static_assert(sizeof(struct tsbpf_core_relo_opts) == 84, "tsbpf_core_relo_opts size");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, sz) == 0, "tsbpf_core_relo_opts.sz");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, flags) == 4, "tsbpf_core_relo_opts.flags");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, local) == 8, "tsbpf_core_relo_opts.local");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, targets) == 12, "tsbpf_core_relo_opts.targets");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, n_targets) == 16, "tsbpf_core_relo_opts.n_targets");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, insns) == 20, "tsbpf_core_relo_opts.insns");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, insn_cnt) == 24, "tsbpf_core_relo_opts.insn_cnt");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, relos) == 28, "tsbpf_core_relo_opts.relos");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, relo_cnt) == 32, "tsbpf_core_relo_opts.relo_cnt");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, func_info) == 36, "tsbpf_core_relo_opts.func_info");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, func_info_cnt) == 40, "tsbpf_core_relo_opts.func_info_cnt");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, line_info) == 44, "tsbpf_core_relo_opts.line_info");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, line_info_cnt) == 48, "tsbpf_core_relo_opts.line_info_cnt");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, results) == 52, "tsbpf_core_relo_opts.results");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, poisoned) == 56, "tsbpf_core_relo_opts.poisoned");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, btf) == 60, "tsbpf_core_relo_opts.btf");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, btf_size) == 64, "tsbpf_core_relo_opts.btf_size");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, func_info_out) == 68, "tsbpf_core_relo_opts.func_info_out");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, func_info_out_cnt) == 72, "tsbpf_core_relo_opts.func_info_out_cnt");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, line_info_out) == 76, "tsbpf_core_relo_opts.line_info_out");
+_Static_assert(offsetof(struct tsbpf_core_relo_opts, line_info_out_cnt) == 80, "tsbpf_core_relo_opts.line_info_out_cnt");
 _Static_assert(sizeof(struct tsbpf_elf_func) == 116, "tsbpf_elf_func size");
 _Static_assert(offsetof(struct tsbpf_elf_func, name) == 0, "tsbpf_elf_func.name");
 _Static_assert(offsetof(struct tsbpf_elf_func, section) == 4, "tsbpf_elf_func.section");

@@ -64,6 +64,14 @@ static bool extra_len(uint32_t kind, uint32_t vlen, uint32_t *out)
 	}
 }
 
+uint32_t btf_rec_len(const uint8_t *t)
+{
+	uint32_t extra = 0;
+
+	extra_len(btf_rec_kind(t), btf_rec_vlen(t), &extra);
+	return BTF_TYPE_LEN + extra;
+}
+
 const char *btf_str(const struct tsbpf_btf *btf, uint32_t off)
 {
 	if (off < btf->start_str)
@@ -404,6 +412,7 @@ void tsbpf_btf_close(struct tsbpf_btf *btf)
 		return;
 	free(btf->offsets);
 	free(btf->name_buckets);
+	free(btf->func_buckets);
 	free(btf->name_next);
 	free(btf->owned);
 	free(btf);
@@ -601,6 +610,41 @@ const char *tsbpf_btf_str(const struct tsbpf_btf *btf, uint32_t off)
 	return btf ? btf_str(btf, off) : NULL;
 }
 
+int32_t tsbpf_btf_str_offset(const struct tsbpf_btf *btf, const char *s)
+{
+	size_t len;
+
+	tsbpf_begin(-1);
+	if (!btf || !s)
+		return tsbpf_error(-EINVAL, "BTF: missing handle or string");
+	if (btf->base) {
+		int32_t r = tsbpf_btf_str_offset(btf->base, s);
+
+		if (r >= 0)
+			return r;
+	}
+	len = strlen(s);
+	/* Strings start at offset 0 and after every NUL; the section ends with a NUL. */
+	for (uint32_t off = 0; off + len < btf->strs_len;) {
+		const char *at = btf->strs + off;
+		size_t n = strlen(at);
+
+		if (n == len && memcmp(at, s, len) == 0 && off + btf->start_str <= INT32_MAX)
+			return (int32_t)(off + btf->start_str);
+		off += (uint32_t)n + 1;
+	}
+	/* A string may also be the tail of a longer one (offsets into the middle are valid). */
+	for (uint32_t off = 0; off + len < btf->strs_len;) {
+		const char *at = btf->strs + off;
+		size_t n = strlen(at);
+
+		if (n > len && memcmp(at + n - len, s, len) == 0 && off + n - len + btf->start_str <= INT32_MAX)
+			return (int32_t)(off + n - len + btf->start_str);
+		off += (uint32_t)n + 1;
+	}
+	return tsbpf_error(-ENOENT, "BTF: no string \"%.60s\" in the string section", s);
+}
+
 /* ---- sizes and alignment ------------------------------------------------------------ */
 
 static bool is_modifier(uint32_t kind)
@@ -793,62 +837,126 @@ int32_t tsbpf_btf_resolve(const struct tsbpf_btf *btf, uint32_t id)
 
 /* ---- lookup by name ----------------------------------------------------------------- */
 
-static uint32_t hash_name(const char *s)
+size_t btf_essential_len(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* The last "x___y" where neither x nor y is an underscore ends the essential name. */
+	for (size_t i = n >= 5 ? n - 5 + 1 : 0; i-- > 0;)
+		if (name[i] != '_' && name[i + 1] == '_' && name[i + 2] == '_' && name[i + 3] == '_' && name[i + 4] != '_')
+			return i + 1;
+	return n;
+}
+
+static uint32_t hash_name(const char *s, size_t len)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
 	return h;
 }
 
-static bool build_name_index(struct tsbpf_btf *btf)
+/* hash_name of the essential part of `s`, in one pass over the string. */
+static uint32_t hash_essential(const char *s)
 {
-	uint32_t n = 16;
+	uint32_t h = 2166136261u, ess = 0;
+	bool flavoured = false;
 
-	while (n < btf->nr_types && n < (1u << 30))
-		n <<= 1;
-	btf->name_buckets = calloc(n, sizeof(uint32_t));
-	btf->name_next = calloc(btf->nr_types ? btf->nr_types : 1, sizeof(uint32_t));
-	if (!btf->name_buckets || !btf->name_next) {
-		free(btf->name_buckets);
-		free(btf->name_next);
-		btf->name_buckets = btf->name_next = NULL;
-		return false;
+	for (size_t i = 0; s[i]; i++) {
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+		/* "x___y": the hash so far covers the essential name ending at x. Each read
+		 * stops at the NUL: a character is only looked at if the one before is '_'. */
+		if (s[i] != '_' && s[i + 1] == '_' && s[i + 2] == '_' && s[i + 3] == '_' && s[i + 4] && s[i + 4] != '_') {
+			ess = h;
+			flavoured = true;
+		}
 	}
-	btf->nbuckets = n;
+	return flavoured ? ess : h;
+}
+
+/*
+ * Two indexes, each built on its first use: one of FUNC (and DECL_TAG) names, and one of
+ * every other named type. vmlinux has 56,000 FUNCs and 15,000 other named types, and CO-RE
+ * only ever looks up the others. Each hashes the essential part of a name (without a
+ * ___flavour suffix), so one chain holds a name and all its flavours: exact lookups compare
+ * the whole name, CO-RE candidate searches the essential part. A type is in one index only,
+ * so both share one array of chain links.
+ */
+static bool in_func_index(uint32_t kind)
+{
+	return kind == BTF_KIND_FUNC || kind == BTF_KIND_DECL_TAG;
+}
+
+static bool build_name_index(struct tsbpf_btf *btf, bool funcs)
+{
+	uint32_t n = 16, count = 0;
+	uint32_t *buckets;
+
+	if (!btf->name_next) {
+		btf->name_next = calloc(btf->nr_types ? btf->nr_types : 1, sizeof(uint32_t));
+		if (!btf->name_next)
+			return false;
+	}
+	for (uint32_t i = 0; i < btf->nr_types; i++) {
+		const uint8_t *t = btf->types + btf->offsets[i];
+
+		count += btf_rec_name_off(t) != 0 && in_func_index(btf_rec_kind(t)) == funcs;
+	}
+	while (n < count && n < (1u << 30))
+		n <<= 1;
+	buckets = calloc(n, sizeof(uint32_t));
+	if (!buckets)
+		return false;
 	/* Insert from the last id down, so every chain runs in ascending id order. */
 	for (uint32_t i = btf->nr_types; i-- > 0;) {
-		const char *name = btf_str(btf, btf_rec_name_off(btf->types + btf->offsets[i]));
+		const uint8_t *t = btf->types + btf->offsets[i];
+		const char *name;
 		uint32_t b;
 
+		if (!btf_rec_name_off(t) || in_func_index(btf_rec_kind(t)) != funcs)
+			continue;
+		name = btf_str(btf, btf_rec_name_off(t));
 		if (!name || !name[0])
 			continue;
-		b = hash_name(name) & (n - 1);
-		btf->name_next[i] = btf->name_buckets[b];
-		btf->name_buckets[b] = i + 1;
+		b = hash_essential(name) & (n - 1);
+		btf->name_next[i] = buckets[b];
+		buckets[b] = i + 1;
+	}
+	if (funcs) {
+		btf->func_buckets = buckets;
+		btf->nfuncbuckets = n;
+	} else {
+		btf->name_buckets = buckets;
+		btf->nbuckets = n;
 	}
 	return true;
 }
 
-int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, uint32_t after_id)
+/* The chain head for `hash` in the index of `funcs`, building it first; -1 on OOM. */
+static int64_t chain(const struct tsbpf_btf *btf, bool funcs, uint32_t hash)
 {
-	struct tsbpf_btf *mut = (struct tsbpf_btf *)btf; /* the index is a cache */
-	uint32_t i;
+	struct tsbpf_btf *mut = (struct tsbpf_btf *)btf; /* the indexes are caches */
 
-	if (!name || !name[0])
-		return -ENOENT;
-	if (btf->base && after_id < btf->start_id) {
-		int32_t r = btf_find(btf->base, name, kind, after_id);
-
-		if (r >= 0)
-			return r;
-		if (r != -ENOENT)
-			return r;
+	if (funcs) {
+		if (!btf->func_buckets && !build_name_index(mut, true))
+			return -1;
+		return btf->func_buckets[hash & (btf->nfuncbuckets - 1)];
 	}
-	if (!btf->name_buckets && !build_name_index(mut))
+	if (!btf->name_buckets && !build_name_index(mut, false))
+		return -1;
+	return btf->name_buckets[hash & (btf->nbuckets - 1)];
+}
+
+/* The first own type above after_id in one index named `name` (of `kind` unless ANY). */
+static int32_t find_in(const struct tsbpf_btf *btf, bool funcs, const char *name, uint32_t hash, uint32_t kind,
+		       uint32_t after_id)
+{
+	int64_t head = chain(btf, funcs, hash);
+
+	if (head < 0)
 		return -TSBPF_ERR_NOMEM;
-	for (i = btf->name_buckets[hash_name(name) & (btf->nbuckets - 1)]; i; i = btf->name_next[i - 1]) {
+	for (uint32_t i = (uint32_t)head; i; i = btf->name_next[i - 1]) {
 		uint32_t id = btf->start_id + i - 1;
 		const uint8_t *t = btf->types + btf->offsets[i - 1];
 
@@ -860,6 +968,69 @@ int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, u
 			return (int32_t)id;
 	}
 	return -ENOENT;
+}
+
+/* The smaller of two answers of find_in (an id beats -ENOENT; errors win). */
+static int32_t first_of(int32_t a, int32_t b)
+{
+	if (a < 0 && a != -ENOENT)
+		return a;
+	if (b < 0 && b != -ENOENT)
+		return b;
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, uint32_t after_id)
+{
+	uint32_t hash;
+
+	if (!name || !name[0])
+		return -ENOENT;
+	if (btf->base && after_id < btf->start_id) {
+		int32_t r = btf_find(btf->base, name, kind, after_id);
+
+		if (r >= 0)
+			return r;
+		if (r != -ENOENT)
+			return r;
+	}
+	hash = hash_name(name, btf_essential_len(name));
+	if (kind == TSBPF_BTF_KIND_ANY)
+		return first_of(find_in(btf, false, name, hash, kind, after_id), find_in(btf, true, name, hash, kind, after_id));
+	return find_in(btf, in_func_index(kind), name, hash, kind, after_id);
+}
+
+static int32_t find_essential_in(const struct tsbpf_btf *btf, bool funcs, const char *name, size_t len,
+				 uint32_t after_id)
+{
+	int64_t head = chain(btf, funcs, hash_name(name, len));
+
+	if (head < 0)
+		return -TSBPF_ERR_NOMEM;
+	for (uint32_t i = (uint32_t)head; i; i = btf->name_next[i - 1]) {
+		uint32_t id = btf->start_id + i - 1;
+		const char *other;
+
+		if (id <= after_id)
+			continue;
+		other = btf_str(btf, btf_rec_name_off(btf->types + btf->offsets[i - 1]));
+		if (btf_essential_len(other) == len && memcmp(other, name, len) == 0)
+			return (int32_t)id;
+	}
+	return -ENOENT;
+}
+
+int32_t btf_find_essential(const struct tsbpf_btf *btf, const char *name, size_t len, uint32_t kind, uint32_t after_id)
+{
+	if (len == 0)
+		return -ENOENT;
+	if (kind == TSBPF_BTF_KIND_ANY)
+		return first_of(find_essential_in(btf, false, name, len, after_id), find_essential_in(btf, true, name, len, after_id));
+	return find_essential_in(btf, in_func_index(kind), name, len, after_id);
 }
 
 int32_t tsbpf_btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, uint32_t after_id)

@@ -32,10 +32,13 @@ struct tsbpf_btf {
 	uint32_t nr_types;  /* types in this blob (void not counted) */
 	uint32_t *offsets;  /* nr_types offsets into `types`, by id - start_id */
 	const struct tsbpf_btf *base;
-	/* Name index, built on the first lookup: chained hash over this blob's type ids. */
+	/* Name indexes, each built on its first lookup: chained hashes over this blob's type
+	 * ids, one for FUNC and DECL_TAG names, one for the other kinds (btf.c). */
 	uint32_t *name_buckets; /* nbuckets heads, 0 = empty, else local index + 1 */
-	uint32_t *name_next;    /* per local index: next local index + 1 in the chain */
+	uint32_t *name_next;    /* per local index: next local index + 1 in its chain */
 	uint32_t nbuckets;
+	uint32_t *func_buckets; /* the FUNC and DECL_TAG index */
+	uint32_t nfuncbuckets;
 };
 
 static inline uint16_t rd16(const uint8_t *p)
@@ -90,6 +93,8 @@ static inline uint32_t btf_rec_size_type(const uint8_t *t)
 	return rd32(t + 8);
 }
 
+/* Bytes of a validated type record, its members included. */
+uint32_t btf_rec_len(const uint8_t *t);
 /* Kind of `id` (BTF_KIND_UNKN for void or a bad id). */
 uint32_t btf_kind(const struct tsbpf_btf *btf, uint32_t id);
 /* Name of `id` ("" for anonymous types, void and bad ids). */
@@ -102,6 +107,13 @@ int32_t btf_skip_mods(const struct tsbpf_btf *btf, uint32_t id);
 int32_t btf_sizeof(const struct tsbpf_btf *btf, uint32_t id);
 int32_t btf_alignof(const struct tsbpf_btf *btf, uint32_t id);
 int32_t btf_find(const struct tsbpf_btf *btf, const char *name, uint32_t kind, uint32_t after_id);
+/* Length of `name` without its ___flavour suffix (libbpf's "essential" name). */
+size_t btf_essential_len(const char *name);
+/* The first type id above `after_id` of this blob (not its base) whose essential name is the
+ * `len` bytes at `name`; -ENOENT when there is none, -TSBPF_ERR_NOMEM. `kind` says which
+ * index to search: FUNC and DECL_TAG names are kept apart from the others (ANY: both); the
+ * caller still checks the kind of what it finds. */
+int32_t btf_find_essential(const struct tsbpf_btf *btf, const char *name, size_t len, uint32_t kind, uint32_t after_id);
 /* One past the last type id. */
 static inline uint32_t btf_end_id(const struct tsbpf_btf *btf)
 {

@@ -35,7 +35,7 @@ test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 test('command-line mistakes: exit 2, one line naming the help to read', (t) => {
   const cases: [string[], RegExp][] = [
     [['nonsense'], /^tsbpf: unknown command "nonsense" \(see tsbpf --help\)\n$/],
-    [['prog'], /^tsbpf: "prog" needs a subcommand: list, show \(see tsbpf --help\)\n$/],
+    [['prog'], /^tsbpf: "prog" needs a subcommand: list, show, test \(see tsbpf --help\)\n$/],
     [['map', 'drop', '1'], /^tsbpf: "map" has no subcommand "drop": list, show, dump \(see tsbpf --help\)\n$/],
     [['obj'], /^tsbpf: "obj" needs a subcommand: inspect/],
     [['obj', 'inspect'], /^tsbpf: missing file \(see tsbpf obj inspect --help\)\n$/],

@@ -122,5 +122,8 @@ TSBPF_API int32_t tsbpf_btf_resolve(const struct tsbpf_btf *btf, uint32_t id);
 TSBPF_API int32_t tsbpf_btf_decl_tags(const struct tsbpf_btf *btf, uint32_t id, int32_t component_idx, uint32_t *out, uint32_t cap);
 /* The NUL-terminated string at offset `off` of the string section, or NULL. */
 TSBPF_API const char *tsbpf_btf_str(const struct tsbpf_btf *btf, uint32_t off);
+/* The offset of string `s` in this blob's string section (its first occurrence as a whole
+ * string; the base's are searched first), or -ENOENT. Scans the section: O(its size). */
+TSBPF_API int32_t tsbpf_btf_str_offset(const struct tsbpf_btf *btf, const char *s);
 
 #endif
