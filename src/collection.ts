@@ -42,6 +42,7 @@ import { BpfMap, MapFlags, createMap, possibleCpus } from './map.js';
 import { unpinPath } from './object.js';
 import { Program, loadProgram } from './program.js';
 import { core } from './runtime.js';
+import { resolveCoreAndExterns } from './core_resolver.js';
 import { checkKeys, describe, integer, invalid, string } from './validate.js';
 
 const OP = 'Collection.load';
@@ -78,14 +79,26 @@ export interface CollectionOptions {
   logLevel?: number;
   /** First size of each verifier log buffer in bytes. */
   logSize?: number;
+  /**
+   * The types CO-RE relocations and __ksym/kfunc externs resolve against instead of the
+   * running kernel's BTF: a Btf, a path, or bytes of raw BTF or of a BPF object.
+   */
+  kernelTypes?: Btf | string | Uint8Array;
+  /**
+   * CONFIG_* values for __kconfig externs (by name: 'y', 'm', '"text"', '100'), or the path
+   * of a kernel config file (plain or gzipped). Default: /boot/config-$(uname -r), else
+   * /proc/config.gz.
+   */
+  kernelConfig?: Readonly<Record<string, string>> | string;
 }
 
-const OPTION_KEYS = ['programs', 'maps', 'mapReplacements', 'pinPath', 'logLevel', 'logSize'] as const;
+const OPTION_KEYS = ['programs', 'maps', 'mapReplacements', 'pinPath', 'logLevel', 'logSize', 'kernelTypes', 'kernelConfig'] as const;
 
 // ======================================================================================
 // HOOK: CO-RE relocations and extern resolution (issue 7).
 //
-// One resolver, installed with setExternResolver(). Collection.load calls it once per
+// One resolver: tsbpf's own (src/core_resolver.ts: applyCoRe and resolveExterns of
+// src/core_relo.ts), or another installed with setExternResolver(). Collection.load calls it once per
 // load, after choosing what to load and before creating anything in the kernel, with
 // every program to load that has CO-RE relocations (spec.coreRelocations) or relocations
 // of kind 'kconfig', 'ksym', 'kfunc' or 'extern'. The resolver:
@@ -113,6 +126,16 @@ export interface ResolveProgram {
   readonly spec: CollectionProgramSpec;
   /** A private copy of spec.instructions: patch it in place. */
   readonly instructions: Uint8Array;
+  /**
+   * Set by the resolver when the program needs BTF of its own (CO-RE gives each program a
+   * compact BTF in which TYPE_ID_LOCAL ids live): the blob, and func_info / line_info
+   * renumbered for it. The loader loads it as the program's BTF instead of the object's.
+   */
+  btf?: Uint8Array;
+  funcInfo?: Uint8Array;
+  lineInfo?: Uint8Array;
+  /** The program as the resolver relocated it: what explainError() is asked about. */
+  relocated?: CollectionProgramSpec;
 }
 
 /** What the loader hands the extern resolver. */
@@ -127,6 +150,8 @@ export interface ResolveRequest {
 export interface ResolveResult {
   /** The .kconfig map's initial value: spec.kconfigSize bytes. */
   kconfig?: Uint8Array;
+  /** Turns a program's load error into one that names the relocation or extern behind it. */
+  explainError?(program: ResolveProgram, error: unknown): unknown;
   /** fd_array of BPF_PROG_LOAD by program name (module BTF fds that kfunc calls index). */
   fdArrays?: Readonly<Record<string, readonly number[]>>;
   /** Releases what the resolver opened (module BTF fds); called once the load is over. */
@@ -135,7 +160,8 @@ export interface ResolveResult {
 
 export type ExternResolver = (request: ResolveRequest) => ResolveResult;
 
-let externResolver: ExternResolver | undefined;
+/** tsbpf's own resolver (src/core_resolver.ts) until a test installs another. */
+let externResolver: ExternResolver | undefined = resolveCoreAndExterns;
 
 /**
  * @internal Installs the CO-RE and extern resolver (issue 7's src/core_relo.ts), or removes
@@ -427,6 +453,8 @@ class Loader {
   #kconfig: BpfMap | undefined;
   #resolved: ResolveResult | undefined;
   readonly #patched = new Map<string, Uint8Array>();
+  /** Programs the resolver handled, by name (their own BTF, their relocated spec). */
+  readonly #resolvedPrograms = new Map<string, ResolveProgram>();
   readonly #attachIds = new Map<string, number>();
 
   constructor(spec: CollectionSpec, opts: CollectionOptions) {
@@ -488,6 +516,10 @@ class Loader {
     if (o.pinPath !== undefined) string(OP, 'pinPath', o.pinPath);
     if (o.logLevel !== undefined) integer(OP, 'logLevel', o.logLevel, 0, U32_MAX);
     if (o.logSize !== undefined) integer(OP, 'logSize', o.logSize, 0, U32_MAX);
+    if (o.kernelTypes !== undefined && !(o.kernelTypes instanceof Btf) && typeof o.kernelTypes !== 'string' && !(o.kernelTypes instanceof Uint8Array))
+      throw invalid(OP, `"kernelTypes" must be a Btf, a path or bytes, got ${describe(o.kernelTypes)}`);
+    if (o.kernelConfig !== undefined && typeof o.kernelConfig !== 'string' && (typeof o.kernelConfig !== 'object' || o.kernelConfig === null))
+      throw invalid(OP, `"kernelConfig" must be a path or an object of CONFIG_ values, got ${describe(o.kernelConfig)}`);
 
     if (progs) {
       for (const n of progs) {
@@ -574,32 +606,43 @@ class Loader {
     const need = this.#programNames.filter((n) => needsResolver(spec.programs[n]!));
     if (!need.length) return;
     if (!externResolver) throw refuseCoreAndExterns(spec, need[0]!);
-    const programs = need.map((name) => ({ name, spec: spec.programs[name]!, instructions: Buffer.from(spec.programs[name]!.instructions) }));
+    const programs: ResolveProgram[] = need.map((name) => ({ name, spec: spec.programs[name]!, instructions: Buffer.from(spec.programs[name]!.instructions) }));
     this.#resolved = externResolver({ spec, programs, options: this.#opts });
     for (const p of programs) {
       if (p.instructions.length !== p.spec.instructions.length)
         throw new BpfError({ command: OP, errno: EINVAL, reason: `program "${p.name}": the extern resolver changed the program's length` });
       this.#patched.set(p.name, p.instructions);
+      this.#resolvedPrograms.set(p.name, p);
     }
   }
 
   // ---- step 2: the kernel objects ---------------------------------------------------------
 
   #loadBtf(types: Btf): number {
-    const c = this.#c;
     let blob = kernelBtf.get(types);
     if (!blob) {
-      const bytes = types.bytes();
-      c.resetArena();
-      const src = c.stage(bytes);
-      const out = c.struct(KernelBtf);
-      const r = c.fn.tsbpf_collection_btf(src as Ptr<'void'>, bytes.length, out as Ptr<'tsbpf_coll_btf'>);
-      if (r < 0) throw context(c.error(r), "the object's BTF");
-      const data = c.u32(out, KernelBtf.data);
-      blob = c.bytes(data, c.u32(out, KernelBtf.size));
-      c.free(data);
+      blob = this.#kernelBtf(types.bytes(), "the object's BTF");
       kernelBtf.set(types, blob);
     }
+    return this.#sendBtf(blob, "the object's BTF");
+  }
+
+  /** BTF rewritten for the kernel in the core (extern VARs, FUNC linkage, DATASEC order). */
+  #kernelBtf(bytes: Uint8Array, what: string): Buffer {
+    const c = this.#c;
+    c.resetArena();
+    const src = c.stage(bytes);
+    const out = c.struct(KernelBtf);
+    const r = c.fn.tsbpf_collection_btf(src as Ptr<'void'>, bytes.length, out as Ptr<'tsbpf_coll_btf'>);
+    if (r < 0) throw context(c.error(r), what);
+    const data = c.u32(out, KernelBtf.data);
+    const blob = c.bytes(data, c.u32(out, KernelBtf.size));
+    c.free(data);
+    return blob;
+  }
+
+  #sendBtf(blob: Uint8Array, what: string): number {
+    const c = this.#c;
     c.resetArena();
     const data = c.stage(blob);
     const o = c.struct(BtfLoadOpts);
@@ -610,7 +653,7 @@ class Loader {
     const err = c.error(fd);
     const len = c.u32(o, BtfLoadOpts.log_len);
     const log = len ? c.cstring(c.u32(o, BtfLoadOpts.log), len).trim().split('\n').slice(-3).join(' / ') : '';
-    throw context(err, `the object's BTF${log ? ` (kernel BTF log: ${log})` : ''}`);
+    throw context(err, `${what}${log ? ` (kernel BTF log: ${log})` : ''}`);
   }
 
   #plan(m: CollectionMapSpec, inner: boolean, k: { mmapable: boolean; haveBtf: boolean }): MapPlan {
@@ -782,10 +825,18 @@ class Loader {
     const code = this.#relocate(name, p);
     const fdArray = this.#resolved?.fdArrays?.[name];
     const attachBtfId = this.#attachIds.get(name);
+    const resolved = this.#resolvedPrograms.get(name);
+    let ownBtfFd = 0;
     try {
+      // A program with BTF of its own (CO-RE) loads with it; the others share the object's.
+      if (resolved?.btf && this.#btfFd) ownBtfFd = this.#sendBtf(this.#kernelBtf(resolved.btf, `program "${name}"'s BTF`), `program "${name}"'s BTF`);
+      const btf = ownBtfFd
+        ? { btfFd: ownBtfFd, funcInfo: resolved!.funcInfo ?? p.funcInfo, lineInfo: resolved!.lineInfo ?? p.lineInfo }
+        : this.#btfFd !== 0
+          ? { btfFd: this.#btfFd, funcInfo: p.funcInfo, lineInfo: p.lineInfo }
+          : {};
       c.resetArena();
       const kernelName = objectName(c, name);
-      const hasBtf = this.#btfFd !== 0;
       return loadProgram(
         {
           type: p.type,
@@ -799,13 +850,14 @@ class Loader {
           ...(this.#opts.logLevel !== undefined ? { logLevel: this.#opts.logLevel } : {}),
           ...(this.#opts.logSize !== undefined ? { logSize: this.#opts.logSize } : {}),
         },
-        {
-          ...(hasBtf ? { btfFd: this.#btfFd, funcInfo: p.funcInfo, lineInfo: p.lineInfo } : {}),
-          ...(fdArray ? { fdArray } : {}),
-        },
+        { ...btf, ...(fdArray ? { fdArray } : {}) },
       );
     } catch (e) {
-      throw programError(name, e);
+      const explained = resolved && this.#resolved?.explainError ? this.#resolved.explainError(resolved, e) : e;
+      throw programError(name, explained);
+    } finally {
+      // The program holds its BTF: the fd is ours to close.
+      if (ownBtfFd) c.closeFd(ownBtfFd);
     }
   }
 
@@ -1030,7 +1082,8 @@ function adviceOf(e: BpfError): string {
 }
 
 /** The same error, its reason prefixed with what failed ('map "x"'). */
-function context(e: unknown, what: string): unknown {
+/** @internal The error `e` with `what` (such as `program "x"`) put before its reason. */
+export function context(e: unknown, what: string): unknown {
   if (!(e instanceof BpfError) || e.reason.startsWith(what)) return e;
   if (e instanceof VerifierError)
     return new VerifierError({ command: e.command, errno: e.errno, reason: `${what}: ${e.reason}`, log: e.log, truncated: e.truncated, advice: adviceOf(e), cause: e });

@@ -395,6 +395,8 @@ kernelTest('the extern resolver hook: kconfig values become a frozen, typed .kco
 });
 
 kernelTest('without a resolver, a program with CO-RE relocations fails with a NotSupportedError, not a verifier error', (t) => {
+  const previous = setExternResolver(undefined);
+  t.teardown(() => setExternResolver(previous));
   const spec = loadCollectionSpec(compileFixture('collection.bpf.c'));
   const withCore = Object.keys(spec.programs).filter((n) => spec.programs[n]!.coreRelocations.length);
   t.true(withCore.length > 0);

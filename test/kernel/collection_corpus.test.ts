@@ -6,11 +6,12 @@
 // it by design, or it does not even parse. An object the table does not know must load.
 import type { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BpfError,
   Collection,
+  CoreRelocationError,
   MapFlags,
   MapType,
   NotSupportedError,
@@ -20,7 +21,7 @@ import {
   type CollectionOptions,
   type CollectionSpec,
 } from '../../src/index.js';
-import { corpusFile, manifest, type ManifestEntry } from '../helpers/corpus.js';
+import { corpusDir, corpusFile, manifest, type ManifestEntry } from '../helpers/corpus.js';
 import { kernelTest, openFdCount } from '../helpers/kernel.js';
 
 type T = ExecutionContext<unknown>;
@@ -35,13 +36,6 @@ interface Loads {
   /** What the origin's tests check, on the loaded collection. */
   check?: (t: T, coll: Collection, spec: CollectionSpec, pinDir: string) => void;
 }
-interface NeedsIssue7 {
-  kind: 'issue7';
-  /** The error names this. */
-  names: RegExp;
-  /** Options of a load that avoids what needs issue 7 and must work. */
-  rest?: (spec: CollectionSpec) => CollectionOptions;
-}
 interface KernelLacks {
   kind: 'kernel';
   why: string;
@@ -50,19 +44,26 @@ interface KernelLacks {
   options?: (spec: CollectionSpec) => CollectionOptions;
   /** Options of a load that avoids what the kernel lacks and must work. */
   rest?: (spec: CollectionSpec) => CollectionOptions;
+  /** What the origin's tests check, on that load. */
+  restCheck?: (t: T, coll: Collection) => void;
 }
 interface Refused {
   kind: 'refused';
   why: string;
+  /** Options of the refused load (default: none). */
+  options?: (spec: CollectionSpec) => CollectionOptions;
   error: RegExp;
   type: new (...args: never[]) => BpfError;
+  /** More refusals to check. */
+  check?: (t: T, spec: CollectionSpec) => void;
   rest?: (spec: CollectionSpec) => CollectionOptions;
+  restCheck?: (t: T, coll: Collection) => void;
 }
 interface ParseFails {
   kind: 'parse';
   error: RegExp;
 }
-type Verdict = Loads | NeedsIssue7 | KernelLacks | Refused | ParseFails;
+type Verdict = Loads | KernelLacks | Refused | ParseFails;
 
 const ZERO64 = Buffer.alloc(64);
 const run = (coll: Collection, name: string, input: Uint8Array = ZERO64) => coll.programs[name]!.test(input).retval;
@@ -97,9 +98,26 @@ function checkLoader(t: T, coll: Collection, spec: CollectionSpec, pinDir: strin
 }
 
 const VERDICTS: Record<string, Verdict> = {
-  'btf/testdata/relocs-el.elf': { kind: 'issue7', names: /program "type_ids" needs 28 CO-RE relocations/ },
-  'btf/testdata/relocs_enum-el.elf': { kind: 'issue7', names: /CO-RE relocations \(first: enumval_exists of enum cgroup_subsys_id/ },
-  'btf/testdata/relocs_read-el.elf': { kind: 'issue7', names: /program "reads" needs 47 CO-RE relocations/ },
+  'btf/testdata/relocs-el.elf': {
+    kind: 'refused',
+    why: 'TestCORERelocation: err_ambiguous and err_ambiguous_flavour are ambiguous against the object\'s own BTF; the rest load (TestCORERelocationLoad)',
+    options: (spec) => ({ kernelTypes: spec.types!.bytes() }),
+    error: /program err_ambiguous: .*ambiguous relocation: candidates \[32\] struct ambiguous and \[35\] struct ambiguous___flavour/,
+    type: CoreRelocationError,
+    rest: (spec) => ({ kernelTypes: spec.types!.bytes(), programs: ['type_ids', 'types', 'enums', 'fields'] }),
+    restCheck: (t, coll) => {
+      for (const n of ['type_ids', 'types', 'enums', 'fields']) t.is(run(coll, n), 0, `${n} returns 0 (else its failing line)`);
+    },
+  },
+  'btf/testdata/relocs_enum-el.elf': {
+    kind: 'loads', why: 'TestLD64IMMReloc: CO-RE enum values in ld_imm64, against vmlinux',
+    check: (t, coll) => t.is(run(coll, 'core_ld64imm'), 0),
+  },
+  'btf/testdata/relocs_read-el.elf': {
+    kind: 'loads', why: 'TestCORERelocationRead: against relocs_read_tgt-el.elf',
+    options: () => ({ kernelTypes: corpusPath('btf/testdata/relocs_read_tgt-el.elf') }),
+    check: (t, coll) => t.is(run(coll, 'reads'), 0, 'reads returns 0 (else its failing line)'),
+  },
   'btf/testdata/relocs_read_tgt-el.elf': { kind: 'loads', why: 'BTF source only: its .bss map' },
   'btf/testdata/tags-el.elf': {
     kind: 'refused', why: 'prog calls fwdDecl, which no object defines', error: /program "prog" needs fwdDecl/, type: NotSupportedError, rest: mapsOnly,
@@ -131,8 +149,8 @@ const VERDICTS: Record<string, Verdict> = {
   'examples/sched_ext/bpf_bpfel.o': {
     kind: 'refused', why: 'struct_ops maps are not supported (and this kernel has no sched_ext)', error: /map "minimal_sched": struct_ops maps are not supported/, type: NotSupportedError,
   },
-  'examples/tcprtt/bpf_bpfel.o': { kind: 'issue7', names: /program "tcp_close" needs 6 CO-RE relocations/, rest: mapsOnly },
-  'examples/tcprtt_sockops/bpf_bpfel.o': { kind: 'issue7', names: /program "bpf_sockops_cb" needs 21 CO-RE relocations/, rest: mapsOnly },
+  'examples/tcprtt/bpf_bpfel.o': { kind: 'kernel', why: 'fentry loads fail with EPERM here (its CO-RE relocations apply)', code: 'EPERM', rest: mapsOnly },
+  'examples/tcprtt_sockops/bpf_bpfel.o': { kind: 'loads', why: '21 CO-RE relocations against vmlinux' },
   'examples/tcx/bpf_bpfel.o': { kind: 'loads' },
   'examples/tracepoint_in_c/bpf_bpfel.o': { kind: 'loads' },
   'examples/uretprobe/bpf_x86_bpfel.o': { kind: 'loads' },
@@ -164,7 +182,23 @@ const VERDICTS: Record<string, Verdict> = {
     before: (spec) => spec.variables.ret!.set(1),
     check: (t, coll) => t.true(coll.maps['.rodata']!.info().frozen),
   },
-  'testdata/errors-el.elf': { kind: 'issue7', names: /program "poisoned_single" needs 2 CO-RE relocations/ },
+  'testdata/errors-el.elf': {
+    kind: 'refused',
+    why: 'TestCOREPoisonLineInfo: against an empty kernel BTF every relocation is poisoned, and the error says where',
+    options: () => ({ kernelTypes: EMPTY_BTF }),
+    error: /program "poisoned_single": the verifier rejected it at .*instruction poisoned by CO-RE: field_byte_offset of \[4\] struct nonexist\.non_exist/,
+    type: VerifierError,
+    check: (t, spec) => {
+      for (const [name, want] of [
+        ['poisoned_double', /instruction poisoned by CO-RE: enumval_value of \[7\] enum nonexist_enum::NON_EXIST/],
+        ['poisoned_kfunc', /invalid func unknown#2002000000/],
+      ] as const) {
+        const e = t.throws(() => Collection.load(spec, { kernelTypes: EMPTY_BTF, programs: [name] }), { instanceOf: VerifierError }) as VerifierError;
+        t.regex(e.message, want, name);
+        if (name === 'poisoned_double') t.true(e.log.some((l) => l.startsWith('; instruction poisoned by CO-RE')), 'the log shows the poison note');
+      }
+    },
+  },
   'testdata/fentry_fexit-el.elf': {
     kind: 'kernel', why: 'fentry/fexit loads fail with EPERM here; the tc program loads', code: 'EPERM', rest: only('target'),
   },
@@ -173,7 +207,9 @@ const VERDICTS: Record<string, Verdict> = {
     rest: only('sched_process_exec'),
   },
   'testdata/fwd_decl-el.elf': { kind: 'refused', why: 'call_fwd calls fwd, which no object defines', error: /program "call_fwd" needs fwd/, type: NotSupportedError },
-  'testdata/invalid-kfunc-el.elf': { kind: 'issue7', names: /kernel functions bpf_kfunc_call_test_mem_len_pass1 \(kfuncs\)/ },
+  'testdata/invalid-kfunc-el.elf': {
+    kind: 'kernel', why: 'TestInvalidKfunc: its kfunc lives in bpf_testmod, which this kernel lacks: refused naming it', code: 'ENOENT',
+  },
   'testdata/invalid_btf_map_init-el.elf': { kind: 'parse', error: /static initialisers of BTF map definitions are not supported/ },
   'testdata/invalid_map-el.elf': { kind: 'refused', why: 'a legacy definition with a non-zero sixth word', error: /map "invalid_map": byte 20/, type: BpfError },
   'testdata/invalid_map_static-el.elf': { kind: 'parse', error: /static qualifier on map definition/ },
@@ -181,10 +217,35 @@ const VERDICTS: Record<string, Verdict> = {
     kind: 'loads', why: "iproute2's PIN_GLOBAL_NS: pinned by name under the pin path",
     check: (t, _coll, _spec, pinDir) => t.true(existsSync(join(pinDir, 'hash_map'))),
   },
-  'testdata/kconfig-el.elf': { kind: 'issue7', names: /kconfig values LINUX_KERNEL_VERSION, LINUX_HAS_SYSCALL_WRAPPER, CONFIG_HZ, CONFIG_BPF_SYSCALL, CONFIG_DEFAULT_HOSTNAME/ },
-  'testdata/kfunc-el.elf': { kind: 'issue7', names: /bpf_skb_ct_lookup, bpf_ct_release \(kfuncs\)/ },
-  'testdata/kfunc-kmod-el.elf': { kind: 'issue7', names: /bpf_testmod_test_mod_kfunc/ },
-  'testdata/ksym-el.elf': { kind: 'issue7', names: /the kernel symbols bpf_trace_run1, bpf_init/, rest: mapsOnly },
+  'testdata/kconfig-el.elf': {
+    kind: 'loads', why: 'TestKconfig: the .kconfig map from uname, the kernel config and kallsyms',
+    check: (t, coll) => {
+      t.is(run(coll, 'kconfig'), 0, 'kconfig returns 0 (else its failing line)');
+      t.true(coll.maps['.kconfig']!.info().frozen);
+    },
+  },
+  'testdata/kfunc-el.elf': {
+    kind: 'kernel', why: 'TestKfunc: call_kfunc returns 1; benchmark is an fentry program, which fails with EPERM here', code: 'EPERM',
+    rest: only('call_kfunc', 'weak_kfunc_missing', 'call_weak_kfunc'),
+    restCheck: (t, coll) => t.is(run(coll, 'call_kfunc'), 1, 'bpf_skb_ct_lookup and bpf_ct_release, called by BTF id'),
+  },
+  'testdata/kfunc-kmod-el.elf': { kind: 'kernel', why: 'TestKfuncKmod: needs bpf_testmod, which this kernel lacks', code: 'ENOENT' },
+  'testdata/ksym-el.elf': {
+    kind: 'kernel',
+    why: 'TestKsym: typed ksyms of data need CONFIG_KALLSYMS_ALL, which this kernel lacks; missing strong ksyms are refused; the rest load',
+    code: 'ENOENT',
+    rest: only('ksym_test', 'missing_weak_ksym_test', 'missing_weak_typed_ksym_test'),
+    restCheck: (t, coll) => {
+      t.is(run(coll, 'ksym_test'), 0);
+      const kallsyms = readFileSync('/proc/kallsyms', 'utf8');
+      const addr = (sym: string): bigint => BigInt(`0x${new RegExp(`^([0-9a-f]+) \\w ${sym}$`, 'm').exec(kallsyms)![1]}`);
+      const bss = coll.variables;
+      t.is(bss.out__bpf_init_addr!.get().readBigUInt64LE(0), addr('bpf_init'), 'bpf_init');
+      t.is(bss.out__bpf_trace_run1_addr!.get().readBigUInt64LE(0), addr('bpf_trace_run1'), 'bpf_trace_run1');
+      t.is(run(coll, 'missing_weak_ksym_test'), 0, 'a missing weak ksym reads 0');
+      t.is(run(coll, 'missing_weak_typed_ksym_test'), 0);
+    },
+  },
   'testdata/linked-el.elf': {
     kind: 'loads',
     check: (t, coll) => {
@@ -204,7 +265,7 @@ const VERDICTS: Record<string, Verdict> = {
   'testdata/loader-clang-17-el.elf': { kind: 'loads', options: allBut('asm_relocation'), check: checkLoader },
   'testdata/loader-clang-22-el.elf': { kind: 'loads', options: allBut('asm_relocation'), check: checkLoader },
   'testdata/loader_nobtf-el.elf': { kind: 'loads', options: allBut('asm_relocation'), check: checkLoader },
-  'testdata/manyprogs-el.elf': { kind: 'issue7', names: /program "kprobe_execve0" needs 3 CO-RE relocations/, rest: mapsOnly },
+  'testdata/manyprogs-el.elf': { kind: 'loads', why: '30 kprobes with 90 CO-RE relocations against vmlinux, sharing a legacy map' },
   'testdata/map_spin_lock-el.elf': {
     kind: 'loads',
     check: (t, coll) => {
@@ -304,9 +365,31 @@ function generalChecks(t: T, entry: ManifestEntry, coll: Collection): void {
   }
 }
 
+/** The load that avoids what fails must work, and do what the origin's tests check. */
+function checkRest(t: T, spec: CollectionSpec, options: CollectionOptions, check?: (t: T, coll: Collection) => void): void {
+  const { coll } = loadWith(t, spec, options);
+  try {
+    check?.(t, coll);
+  } finally {
+    coll.close();
+  }
+}
+
+/** A BTF blob with no types: what cilium/ebpf's TestCOREPoisonLineInfo relocates against. */
+const EMPTY_BTF = (() => {
+  const b = Buffer.alloc(25);
+  b.writeUInt16LE(0xeb9f, 0); // magic
+  b[2] = 1; // version
+  b.writeUInt32LE(24, 4); // header length
+  b.writeUInt32LE(1, 20); // string section: the empty string
+  return b;
+})();
+
+const corpusPath = (file: string): string => `${corpusDir()}/cilium-ebpf/${file}`;
+
 for (const entry of manifest()) {
   const verdict: Verdict = VERDICTS[entry.file.replace(/^cilium-ebpf\//, '')] ?? { kind: 'loads', why: 'not in the table: must load' };
-  const title = `corpus ${entry.file.replace(/^cilium-ebpf\//, '')}: ${verdict.kind === 'issue7' ? 'needs issue 7 (CO-RE/externs)' : verdict.kind}`;
+  const title = `corpus ${entry.file.replace(/^cilium-ebpf\//, '')}: ${verdict.kind}`;
   kernelTest(title, (t) => {
     if (verdict.kind === 'parse') {
       t.throws(() => loadCollectionSpec(corpusFile(entry)), { instanceOf: BpfError, message: verdict.error });
@@ -330,13 +413,6 @@ for (const entry of manifest()) {
         }
         break;
       }
-      case 'issue7': {
-        const e = t.throws(() => loadWith(t, spec, {}), { instanceOf: NotSupportedError });
-        t.regex(e!.message, verdict.names);
-        t.is(e!.code, 'EOPNOTSUPP');
-        if (verdict.rest) loadWith(t, spec, verdict.rest(spec)).coll.close();
-        break;
-      }
       case 'kernel': {
         let coll: Collection | undefined;
         try {
@@ -348,13 +424,14 @@ for (const entry of manifest()) {
         } finally {
           coll?.close();
         }
-        if (verdict.rest) loadWith(t, spec, verdict.rest(spec)).coll.close();
+        if (verdict.rest) checkRest(t, spec, verdict.rest(spec), verdict.restCheck);
         break;
       }
       case 'refused': {
-        const e = t.throws(() => loadWith(t, spec, {}), { instanceOf: verdict.type });
+        const e = t.throws(() => loadWith(t, spec, verdict.options?.(spec) ?? {}), { instanceOf: verdict.type });
         t.regex(e!.message, verdict.error);
-        if (verdict.rest) loadWith(t, spec, verdict.rest(spec)).coll.close();
+        verdict.check?.(t, spec);
+        if (verdict.rest) checkRest(t, spec, verdict.rest(spec), verdict.restCheck);
         break;
       }
     }

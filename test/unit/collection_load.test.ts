@@ -428,12 +428,12 @@ const refusals: Array<[string, string, Record<string, unknown>, RegExp, (new (..
   ['a prog array whose slot names a program left out (TestUnassignedProgArray)', 'testdata/btf_map_init-el.elf', { programs: ['tail_main'] },
     /map "prog_array_init" \(a program array\) holds program "tail_1" in slot 1, which is not being loaded/],
   ['a legacy definition with non-zero extra bytes (TestLoadInvalidMap)', 'testdata/invalid_map-el.elf', {}, /map "invalid_map": byte 20 of its 24-byte legacy definition/],
-  ['CO-RE relocations, naming the first', 'testdata/manyprogs-el.elf', {},
+  ['without a resolver: CO-RE relocations, naming the first', 'testdata/manyprogs-el.elf', {},
     /program "kprobe_execve0" needs 3 CO-RE relocations \(first: field_byte_offset of struct task_struct, access 0:0, instruction 3\): tsbpf does not resolve CO-RE relocations yet/, NotSupportedError],
-  ['kconfig externs, listing every one', 'testdata/kconfig-el.elf', {},
+  ['without a resolver: kconfig externs, listing every one', 'testdata/kconfig-el.elf', {},
     /program "kconfig" needs the kconfig values LINUX_KERNEL_VERSION, LINUX_HAS_SYSCALL_WRAPPER, CONFIG_HZ, CONFIG_BPF_SYSCALL, CONFIG_DEFAULT_HOSTNAME \(__kconfig externs\)/, NotSupportedError],
-  ['ksym externs', 'testdata/ksym-el.elf', { programs: ['ksym_test'] }, /program "ksym_test" needs the kernel symbols bpf_trace_run1, bpf_init \(__ksym externs\)/, NotSupportedError],
-  ['kfuncs', 'testdata/kfunc-el.elf', { programs: ['call_kfunc'] }, /the kernel functions bpf_skb_ct_lookup, bpf_ct_release \(kfuncs\)/, NotSupportedError],
+  ['without a resolver: ksym externs', 'testdata/ksym-el.elf', { programs: ['ksym_test'] }, /program "ksym_test" needs the kernel symbols bpf_trace_run1, bpf_init \(__ksym externs\)/, NotSupportedError],
+  ['without a resolver: kfuncs', 'testdata/kfunc-el.elf', { programs: ['call_kfunc'] }, /the kernel functions bpf_skb_ct_lookup, bpf_ct_release \(kfuncs\)/, NotSupportedError],
   ['an undefined function (TestForwardFunctionDeclaration)', 'testdata/fwd_decl-el.elf', {}, /program "call_fwd" needs fwd, which the object refers to but does not define/, NotSupportedError],
   ['an undefined constant of inline asm', 'testdata/loader-clang-14-el.elf', { programs: ['asm_relocation'] }, /program "asm_relocation" needs MY_CONST/, NotSupportedError],
   ['struct_ops maps', 'examples/sched_ext/bpf_bpfel.o', {}, /map "minimal_sched": struct_ops maps are not supported/, NotSupportedError],
@@ -445,6 +445,11 @@ for (const [title, file, options, want, type] of refusals) {
   test.serial(`refused before any request: ${title}`, (t) => {
     const { host, restore } = fakeCore();
     t.teardown(restore);
+    // These show what the loader says when no CO-RE/extern resolver is installed.
+    if (title.startsWith('without a resolver')) {
+      const previous = setExternResolver(undefined);
+      t.teardown(() => setExternResolver(previous));
+    }
     const spec = loadCollectionSpec(corpus(file));
     const e = t.throws(() => Collection.load(spec, options as never), { instanceOf: type ?? BpfError });
     t.regex(e!.message, want);
@@ -452,9 +457,11 @@ for (const [title, file, options, want, type] of refusals) {
   });
 }
 
-test.serial('a NotSupportedError for CO-RE names the feature and EOPNOTSUPP, not a kernel limit', (t) => {
+test.serial('without a resolver, a NotSupportedError for CO-RE names the feature and EOPNOTSUPP, not a kernel limit', (t) => {
   const { restore } = fakeCore();
   t.teardown(restore);
+  const previous = setExternResolver(undefined);
+  t.teardown(() => setExternResolver(previous));
   const e = t.throws(() => Collection.load(loadCollectionSpec(corpus('testdata/manyprogs-el.elf'))), { instanceOf: NotSupportedError }) as NotSupportedError;
   t.is(e.feature, 'CO-RE relocations');
   t.is(e.code, 'EOPNOTSUPP');
