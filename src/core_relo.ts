@@ -29,6 +29,7 @@ import {
   type Ptr,
 } from '../bridge/generated/abi.js';
 import { Btf } from './btf.js';
+import { kernelVersionCode } from './kernel_version.js';
 import {
   CoreRelocationKinds,
   loadCollectionSpec,
@@ -654,12 +655,7 @@ export function kernelConfig(): Map<string, string> {
   throw new BpfError({ command: EXTERN_OP, errno: 2, reason: `no kernel config in ${paths.join(' or ')}`, advice: 'enable CONFIG_IKCONFIG_PROC or install the config under /boot' });
 }
 
-/** KERNEL_VERSION(major, minor, patch) of the running kernel, patch capped at 255 (as libbpf). */
-export function kernelVersionCode(rel: string = release()): number {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(rel);
-  if (!m) return 0;
-  return ((Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255)) >>> 0;
-}
+export { kernelVersionCode };
 
 /** The prefix of syscall wrappers on this architecture (libbpf's arch_specific_syscall_pfx). */
 function syscallPrefix(): string | undefined {

@@ -4,7 +4,6 @@
  * use and remembers conclusive answers for the life of the process. A permission error is
  * "unknown", never "no", and is asked again next time.
  */
-import { release } from 'node:os';
 import type { Core } from '../bridge/core.js';
 import {
   TSBPF_FEATURE_BATCH_OPS,
@@ -30,6 +29,7 @@ import {
 } from '../bridge/generated/abi.js';
 import { NotSupportedError, errnoName } from './errors.js';
 import { Helper, HelperNames, MapType, MapTypeNames, ProgramType, ProgramTypeNames } from './generated/uapi.js';
+import { kernelVersionCode } from './kernel_version.js';
 import { core } from './runtime.js';
 
 export type Verdict = 'yes' | 'no' | 'unknown';
@@ -83,13 +83,6 @@ function kernelVersionString(v: number): string {
   return v ? `${v >> 16}.${(v >> 8) & 0xff}` : '';
 }
 
-/** KERNEL_VERSION() of the running kernel, as kprobe loads before 5.0 want it. */
-function runningKernelVersion(): number {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release());
-  if (!m) return 0;
-  return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255);
-}
-
 function cached(c: Core, key: string, run: () => FeatureResult): FeatureResult {
   let known = cache.get(c);
   if (!known) cache.set(c, (known = new Map()));
@@ -103,7 +96,7 @@ function cached(c: Core, key: string, run: () => FeatureResult): FeatureResult {
 /** Runs one probe of the core and reads its result, closing the fds it left. */
 function runProbe(c: Core, name: string | undefined, call: (result: number, env: number) => number): FeatureResult {
   const env = c.struct(tsbpf_probe_env);
-  c.setU32(env, tsbpf_probe_env.kernel_version, runningKernelVersion());
+  c.setU32(env, tsbpf_probe_env.kernel_version, kernelVersionCode());
   const p = c.struct(tsbpf_probe_result);
   c.check(call(p, env), 'feature probe');
   const fds = c.u32(p, tsbpf_probe_result.n_fds);

@@ -6,7 +6,6 @@
  * options and turns results into JavaScript values.
  */
 import { Buffer } from 'node:buffer';
-import { release } from 'node:os';
 import { native, type Core } from '../bridge/core.js';
 import {
   TSBPF_ATTACH_ALLOW_MULTI,
@@ -46,6 +45,7 @@ import { Feature, requireFeature } from './features.js';
 import { FdHandle } from './fd.js';
 import { AttachType, AttachTypeNames, ProgramType, ProgramTypeNames } from './generated/uapi.js';
 import { ObjectKind, fdById, fdObjectType, objectIds, openPinned, pinFd, unpinPath } from './object.js';
+import { kernelVersionCode } from './kernel_version.js';
 import { core } from './runtime.js';
 import { bytes, checkKeys, describe, integer, invalid, string } from './validate.js';
 
@@ -323,7 +323,7 @@ export class Program extends FdHandle {
     const name = spec.name === undefined ? '' : string(LOAD, 'name', spec.name);
     const code = bytecode(spec.instructions, spec.maps);
     // The common spec sets none of the fields below: skip their checks (the hot path of a load).
-    let expected = 0, kernelVersion = type === ProgramType.Kprobe ? runningKernelVersion() : 0, flags = 0, ifindex = 0;
+    let expected = 0, kernelVersion = type === ProgramType.Kprobe ? kernelVersionCode() : 0, flags = 0, ifindex = 0;
     let attachBtfId = 0, attachBtfObjFd = 0, attachProgFd = 0, logLevel = 0, logSize = 0;
     if (spec.expectedAttachType !== undefined) expected = attachType(LOAD, 'expectedAttachType', spec.expectedAttachType);
     if (spec.kernelVersion !== undefined) kernelVersion = integer(LOAD, 'kernelVersion', spec.kernelVersion, 0, U32_MAX);
@@ -835,13 +835,6 @@ function bytecode(instructions: unknown, maps: ProgramSpec['maps']): Uint8Array 
   }
   if (Array.isArray(instructions)) return assemble(instructions, { maps });
   throw invalid(LOAD, '"instructions" must be an array of asm instructions or a Uint8Array of bytecode');
-}
-
-/** KERNEL_VERSION(a, b, c) of the running kernel, as kprobes before 5.0 want it. */
-function runningKernelVersion(): number {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release());
-  if (!m) return 0;
-  return ((Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255)) >>> 0;
 }
 
 function u32Array(c: Core, p: number, n: number): number[] {

@@ -37,11 +37,7 @@ int32_t tsbpf_btf_load(struct tsbpf_btf_load_opts *o)
 	if (!o->data || !o->size)
 		return tsbpf_error(-EINVAL, "empty BTF blob");
 	ret = tsbpf_load_with_log(BPF_BTF_LOAD, build, o, &btf_log_fields, o->log_level, o->log_size, &res);
-	o->attempts = res.attempts;
-	o->log_true_size = res.log_true_size;
-	o->log_truncated = res.truncated;
-	o->log = res.log;
-	o->log_len = res.log_len;
+	TSBPF_LOG_RESULT_STORE(o, &res);
 	if (ret < 0)
 		return tsbpf_error(ret, "the kernel refused the BTF");
 	return ret;

@@ -109,11 +109,7 @@ int32_t tsbpf_prog_load(struct tsbpf_prog_load_opts *o)
 		return tsbpf_error(-EINVAL, "a record count is set without its buffer");
 
 	ret = tsbpf_load_with_log(BPF_PROG_LOAD, build, o, &prog_log_fields, o->log_level, o->log_size, &res);
-	o->attempts = res.attempts;
-	o->log_true_size = res.log_true_size;
-	o->log_truncated = res.truncated;
-	o->log = res.log;
-	o->log_len = res.log_len;
+	TSBPF_LOG_RESULT_STORE(o, &res);
 	if (ret < 0)
 		return tsbpf_error(ret, "the kernel refused the program");
 	return ret;

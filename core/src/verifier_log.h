@@ -54,6 +54,16 @@ struct tsbpf_log_fields {
 	size_t true_size_off;                /* log_true_size (6.4+), inside the attr sent */
 };
 
+/* Copies a load's log result into an options struct with the usual output fields. */
+#define TSBPF_LOG_RESULT_STORE(o, res)                    \
+	do {                                              \
+		(o)->attempts = (res)->attempts;          \
+		(o)->log_true_size = (res)->log_true_size; \
+		(o)->log_truncated = (res)->truncated;     \
+		(o)->log = (res)->log;                    \
+		(o)->log_len = (res)->log_len;            \
+	} while (0)
+
 /* Sends `cmd` under the log policy. Returns the command's result or a negative error. */
 int32_t tsbpf_load_with_log(enum bpf_cmd cmd, tsbpf_load_build_fn build, const void *arg,
 			    const struct tsbpf_log_fields *fields, uint32_t level, uint32_t size,
