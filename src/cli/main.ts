@@ -4,6 +4,7 @@
  * Human-readable output by default, --json on every command, one-line errors with a
  * non-zero exit code (1: the operation failed, 2: the command line was wrong).
  */
+import { envVar } from '../../bridge/native.js';
 import { BpfError } from '../errors.js';
 import { UsageError, helpText, parseArgs, type CommandSpec, type Output } from './args.js';
 import { COMMANDS } from './commands.js';
@@ -21,8 +22,9 @@ interface CliOutput extends Output {
   done(): void;
 }
 
-/** Progress appears only once a command has run this long, and is redrawn at most this often. */
-const PROGRESS_AFTER_MS = 1000;
+/** Progress appears only once a command has run this long (TSBPF_PROGRESS_AFTER_MS sets it,
+ *  so tests need not rely on a dump being slow), and is redrawn at most this often. */
+const PROGRESS_AFTER_MS = Number(envVar('TSBPF_PROGRESS_AFTER_MS') ?? 1000);
 const PROGRESS_EVERY_MS = 100;
 
 /** Output is written in chunks of about this size (a long listing is not a write per line). */

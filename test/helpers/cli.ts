@@ -32,9 +32,16 @@ export function tsbpfAs(uid: number, ...args: string[]): CliResult {
  * tsbpf with a terminal on stdout and stderr (through script(1)), for output that only a
  * terminal gets, such as progress. Both streams arrive mixed, as a person would see them.
  */
-export function tsbpfOnTty(...args: string[]): CliResult {
-  const command = [process.execPath, main, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20 });
+export function tsbpfOnTty(...args: (string | Record<string, string>)[]): CliResult {
+  // A trailing object adds environment variables.
+  const env = typeof args.at(-1) === 'object' ? (args.pop() as Record<string, string>) : {};
+  const command = [process.execPath, main, ...(args as string[])].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const r = spawnSync('script', ['-qefc', command, '/dev/null'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 256 << 20,
+    env: { ...process.env, ...env },
+  });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
