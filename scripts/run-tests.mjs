@@ -2,8 +2,9 @@
 // Runs the whole test suite and ends with the plain line "N passed, N failed":
 //   1. ava over dist/test (unit tests on the fake host, kernel tests on the real bpf(2)),
 //      read through its TAP output;
-//   2. the committed fuzz regression inputs (test/fixtures/fuzz/<target>/), replayed by the
-//      sanitizer build of each libFuzzer target in build/native;
+//   2. the committed fuzz regression inputs (test/fixtures/fuzz/<target>/) and seeds
+//      (test/fixtures/fuzz-seeds/<target>/), replayed by the sanitizer build of each libFuzzer
+//      target in build/native, and the self-test of the fuzz targets' scripted kernel;
 //   3. the runtime suite (dist/test/runtimes/suite.js, the core of the kernel tests without
 //      ava) under Node, Bun and Deno, each through its own FFI;
 //   4. with TSBPF_FUZZ_SECONDS=N (CI sets it), every libFuzzer target fuzzed for N seconds,
@@ -164,6 +165,19 @@ function replayFuzz() {
   }
 }
 
+/** The scripted kernel of the fuzz targets must still catch bad requests (its own TAP test). */
+async function runStubSelftest() {
+  const bin = join(root, 'build/native/stub_selftest');
+  if (!existsSync(bin)) {
+    failOutside('host stub › build/native/stub_selftest is missing: run make fuzz-build');
+    return;
+  }
+  const child = spawn(bin, [], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const { plan, failedHere } = await readTap(child.stdout, 'host stub › ');
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  if ((code !== 0 || !plan) && failedHere === 0) failOutside(`host stub › stub_selftest exited with code ${code}`);
+}
+
 /** Fuzzes every target for `seconds` (CI): each run is a test that passes when it stays clean. */
 async function runFuzz(seconds) {
   const targets = fuzzTargets();
@@ -197,6 +211,7 @@ if (argv[0] === '--runtimes') {
   await runAva(argv);
   if (argv.length === 0) {
     replayFuzz();
+    await runStubSelftest();
     await runRuntimes(RUNTIMES);
     // The bridge's other way of handing buffers to the kernel: through native copies.
     await runRuntimes(['node'], { label: ' (copy bridge)', env: { TSBPF_BRIDGE: 'copy' } });
