@@ -64,6 +64,11 @@ static void prog_info(uint32_t want)
 	fields = info.have & ~(uint32_t)TSBPF_PROG_INFO_XLATED_WITHHELD;
 	CHECK((fields & (fields + 1)) == 0);
 	CHECK(memchr(info.name, 0, sizeof(info.name)) != NULL);
+	/* Answers no kernel gives are refused before the core allocates for them. */
+	if (want & TSBPF_PROG_INFO_WANT_MAP_IDS)
+		CHECK(info.nr_map_ids <= (1u << 20));
+	if (want & TSBPF_PROG_INFO_WANT_XLATED)
+		CHECK(info.xlated_prog_len <= (64u << 20));
 	if (want & TSBPF_PROG_INFO_WANT_MAP_IDS)
 		touch(info.map_ids, (uint64_t)info.nr_map_ids * 4);
 	else
@@ -99,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ret = tsbpf_prog_query(&q);
 			failed(ret);
 			if (ret >= 0) {
+				CHECK(q.count <= (1u << 20));
 				CHECK(q.count == 0 ? q.prog_ids == NULL : q.prog_ids != NULL);
 				touch(q.prog_ids, (uint64_t)q.count * 4);
 			}
