@@ -36,6 +36,8 @@ export class Fixups {
   readonly dir = new Uint32Array(TSBPF_MAX_FIXUPS);
   /** Index of the fix-up whose buffer holds the pointer field, or -1 for the attr. */
   readonly parent = new Int32Array(TSBPF_MAX_FIXUPS);
+  /** Wasm address of each pointer field (in the attr or the parent's buffer). */
+  readonly fieldAt = new Uint32Array(TSBPF_MAX_FIXUPS);
   /**
    * The inputs of the last request that passed validation. Validation depends on nothing
    * else, so a request with identical inputs (a map lookup repeated on one handle) passes
@@ -119,6 +121,10 @@ function validateFresh(
     const parent = word & TSBPF_FIXUP_NESTED ? (word >>> TSBPF_FIXUP_PARENT_SHIFT) & 0xf : -1;
     if ((word & ~KNOWN_BITS) !== 0 || dir === 0) refuse(cmd, `fix-up ${i} has direction ${word}`);
     if (parent >= i) refuse(cmd, `fix-up ${i} nests in fix-up ${parent}, which does not come before it`);
+    // Pointer fields are 8-byte words the host patches as two aligned u32s: a parent buffer
+    // off 8-byte alignment would have the kernel read a pointer made of mixed bytes.
+    if (parent >= 0 && out.ptr[parent]! % 8 !== 0)
+      refuse(cmd, `fix-up ${i} nests in fix-up ${parent}, whose buffer at ${out.ptr[parent]} is not 8-byte aligned`);
     const holderLen = parent < 0 ? attrSize : out.len[parent]!;
     if (attrOff % 8 !== 0 || attrOff + 8 > holderLen)
       refuse(
@@ -129,14 +135,17 @@ function validateFresh(
     if (len > TSBPF_FIXUP_MAX_LEN) refuse(cmd, `fix-up ${i} is ${len} bytes, over the ${TSBPF_FIXUP_MAX_LEN}-byte limit`);
     if (ptr === 0 || ptr + len > memSize) refuse(cmd, `fix-up ${i} (${ptr}+${len}) points outside Wasm memory`);
     if (overlaps(ptr, len, attrPtr, attrSize)) refuse(cmd, `fix-up ${i} overlaps the attr`);
+    // Aligned fields are equal or disjoint. Two parents may share bytes (inputs may overlap):
+    // one field patched twice would send the kernel to the wrong buffer.
+    const fieldAt = (parent < 0 ? attrPtr : out.ptr[parent]!) + attrOff;
     for (let j = 0; j < i; j++) {
-      if (out.attrOff[j] === attrOff && out.parent[j] === parent)
-        refuse(cmd, `fix-ups ${j} and ${i} patch the same pointer field`);
+      if (out.fieldAt[j] === fieldAt) refuse(cmd, `fix-ups ${j} and ${i} patch the same pointer field`);
       const written = (dir & TSBPF_FIXUP_OUT) !== 0 || (out.dir[j]! & TSBPF_FIXUP_OUT) !== 0;
       if (written && overlaps(ptr, len, out.ptr[j]!, out.len[j]!))
         refuse(cmd, `fix-ups ${j} and ${i} overlap and one of them is written back`);
     }
     out.parent[i] = parent;
+    out.fieldAt[i] = fieldAt;
     out.attrOff[i] = attrOff;
     out.ptr[i] = ptr;
     out.len[i] = len;

@@ -10,7 +10,8 @@
  * A runtime that cannot give the address of Wasm memory gets the copy path instead: the
  * attr and buffers are copied into native scratch memory the host owns, and back.
  */
-import { TSBPF_ATTR_MAX } from './generated/abi.js';
+import { TSBPF_ATTR_MAX, TSBPF_FIXUP_MAX_LEN } from './generated/abi.js';
+import { BpfError, commandName } from '../src/errors.js';
 import type { PreparedRequest, RawHost } from './host.js';
 import { WasmMemory, copyBytes } from './memory.js';
 import type { Native } from './native.js';
@@ -28,6 +29,9 @@ for (const cmd of FD_COMMANDS) RETURNS_FD[cmd] = 1;
 
 /** Scratch memory kept between calls; a larger request gets a buffer of its own for one call. */
 const SCRATCH_KEEP_MAX = 16 << 20;
+/** The most scratch one request may need: inputs may overlap in Wasm memory, but each gets
+ *  its own copy, so eight of them could ask for eight times the memory. */
+const SCRATCH_MAX = TSBPF_FIXUP_MAX_LEN;
 const SCRATCH_INITIAL = 64 << 10;
 
 const align8 = (n: number): number => (n + 7) & ~7;
@@ -146,6 +150,13 @@ export class SyscallHost implements RawHost {
       this.place[i] = total;
       total += align8(f.len[i]!);
     }
+    if (total > SCRATCH_MAX)
+      throw new BpfError({
+        command: commandName(cmd),
+        errno: 12 /* ENOMEM */,
+        reason: `the request needs ${total} bytes of native scratch memory, more than the copy bridge allows (${SCRATCH_MAX}); nothing was copied`,
+        advice: 'use the zero-copy bridge (unset TSBPF_BRIDGE), or send smaller buffers',
+      });
     const s = this.scratchFor(total);
     const s8 = s.u8;
     const s32 = s.u32;

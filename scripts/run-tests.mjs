@@ -2,16 +2,20 @@
 // Runs the whole test suite and ends with the plain line "N passed, N failed":
 //   1. ava over dist/test (unit tests on the fake host, kernel tests on the real bpf(2)),
 //      read through its TAP output;
-//   2. the committed fuzz regression inputs (test/fixtures/fuzz/<target>/), replayed by the
-//      sanitizer build of each libFuzzer target in build/native;
+//   2. the committed fuzz regression inputs (test/fixtures/fuzz/<target>/) and seeds
+//      (test/fixtures/fuzz-seeds/<target>/), replayed by the sanitizer build of each libFuzzer
+//      target in build/native, and the self-test of the fuzz targets' scripted kernel;
 //   3. the runtime suite (dist/test/runtimes/suite.js, the core of the kernel tests without
-//      ava) under Node, Bun and Deno, each through its own FFI.
+//      ava) under Node, Bun and Deno, each through its own FFI;
+//   4. with TSBPF_FUZZ_SECONDS=N (CI sets it), every libFuzzer target fuzzed for N seconds,
+//      one at a time, each counted as a test (see scripts/fuzz-lib.mjs).
 // Arguments are passed to ava (a file glob, --match ...); `--runtimes [node,bun,deno]`
 // runs only the runtime suite, on the runtimes listed (default: all three).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { describe, fuzzTarget, fuzzTargets, writeSeeds } from './fuzz-lib.mjs';
 import { RUNTIMES, runtimeCommand } from './runtimes.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -119,15 +123,27 @@ async function runRuntimes(names, { label = '', env = {} } = {}) {
   }
 }
 
+/**
+ * Replays the committed inputs of each fuzz target under its sanitizer build: the regression
+ * inputs of test/fixtures/fuzz/<target>/ (crashers once found, now fixed) and the seeds of
+ * test/fixtures/fuzz-seeds/<target>/. One test per target.
+ */
 function replayFuzz() {
-  const fixtures = join(root, 'test/fixtures/fuzz');
-  if (!existsSync(fixtures)) return;
-  for (const target of readdirSync(fixtures).sort()) {
-    const dir = join(fixtures, target);
-    if (!statSync(dir).isDirectory()) continue;
-    const inputs = readdirSync(dir).filter((f) => !f.startsWith('.'));
+  const dirsOf = (target) =>
+    ['test/fixtures/fuzz', 'test/fixtures/fuzz-seeds'].map((d) => join(root, d, target)).filter((d) => existsSync(d) && statSync(d).isDirectory());
+  const names = new Set();
+  for (const base of ['test/fixtures/fuzz', 'test/fixtures/fuzz-seeds']) {
+    const dir = join(root, base);
+    if (existsSync(dir)) for (const t of readdirSync(dir)) names.add(t);
+  }
+  for (const target of [...names].sort()) {
+    const [regressions = 0, seeds = 0] = ['test/fixtures/fuzz', 'test/fixtures/fuzz-seeds'].map((d) => {
+      const p = join(root, d, target);
+      return existsSync(p) ? readdirSync(p).filter((f) => !f.startsWith('.')).length : 0;
+    });
+    const inputs = dirsOf(target).flatMap((d) => readdirSync(d).filter((f) => !f.startsWith('.')).map((f) => join(d, f)));
     const bin = join(root, 'build/native', target);
-    const title = `fuzz › ${target} replays ${inputs.length} regression inputs`;
+    const title = `fuzz › ${target} replays ${regressions} regression inputs and ${seeds} seeds`;
     if (!existsSync(bin)) {
       failed++;
       failures.push({ title, detail: [`missing ${bin}: run make fuzz-build`] });
@@ -135,7 +151,7 @@ function replayFuzz() {
       continue;
     }
     if (inputs.length === 0) continue;
-    const r = spawnSync(bin, ['-runs=1', ...inputs.map((f) => join(dir, f))], { encoding: 'utf8' });
+    const r = spawnSync(bin, ['-runs=1', ...inputs], { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.status === 0) {
       passed++;
       console.log(paint(32, `  ✔ ${title}`));
@@ -149,6 +165,43 @@ function replayFuzz() {
   }
 }
 
+/** The scripted kernel of the fuzz targets must still catch bad requests (its own TAP test). */
+async function runStubSelftest() {
+  const bin = join(root, 'build/native/stub_selftest');
+  if (!existsSync(bin)) {
+    failOutside('host stub › build/native/stub_selftest is missing: run make fuzz-build');
+    return;
+  }
+  const child = spawn(bin, [], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const { plan, failedHere } = await readTap(child.stdout, 'host stub › ');
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  if ((code !== 0 || !plan) && failedHere === 0) failOutside(`host stub › stub_selftest exited with code ${code}`);
+}
+
+/** Fuzzes every target for `seconds` (CI): each run is a test that passes when it stays clean. */
+async function runFuzz(seconds) {
+  const targets = fuzzTargets();
+  if (targets.length === 0) {
+    failOutside('fuzz › no targets in build/native (run make fuzz-build)');
+    return;
+  }
+  console.log(`# ${writeSeeds()}`);
+  for (const target of targets) {
+    const r = await fuzzTarget(target, seconds);
+    const title = `fuzz › ${describe(r, seconds)}`;
+    if (r.ok) {
+      passed++;
+      console.log(paint(32, `  ✔ ${title}`));
+    } else {
+      const detail = [...r.tail, ...(r.minimized ? [`minimised input: ${r.minimized}`] : [])];
+      failed++;
+      failures.push({ title, detail });
+      console.log(paint(31, `  ✘ ${title}`));
+      for (const l of detail) console.log(paint(31, `    ${l}`));
+    }
+  }
+}
+
 const argv = process.argv.slice(2);
 if (argv[0] === '--runtimes') {
   const names = argv[1] ? argv[1].split(',') : RUNTIMES;
@@ -158,9 +211,12 @@ if (argv[0] === '--runtimes') {
   await runAva(argv);
   if (argv.length === 0) {
     replayFuzz();
+    await runStubSelftest();
     await runRuntimes(RUNTIMES);
     // The bridge's other way of handing buffers to the kernel: through native copies.
     await runRuntimes(['node'], { label: ' (copy bridge)', env: { TSBPF_BRIDGE: 'copy' } });
+    const fuzzSeconds = Number(process.env.TSBPF_FUZZ_SECONDS ?? 0);
+    if (fuzzSeconds > 0) await runFuzz(fuzzSeconds);
   }
 }
 

@@ -21,7 +21,7 @@ import { BpfError, errnoValue } from './errors.js';
 import { ObjectKind, fdById } from './object.js';
 import { core } from './runtime.js';
 import { formatType } from './btf_format.js';
-import { bytes as checkBytes, checkKeys, integer, invalid, string } from './validate.js';
+import { bytes as checkBytes, cString, checkKeys, integer, invalid, string } from './validate.js';
 
 const OP = 'BTF';
 
@@ -289,6 +289,7 @@ export class Btf {
    */
   static parse(data: Uint8Array, opts: BtfParseOptions = {}): Btf {
     checkBytes(OP, 'data', data);
+    checkKeys(OP, 'BtfParseOptions', opts, ['base']);
     if (opts.base !== undefined && !(opts.base instanceof Btf)) throw invalid(OP, '"base" must be a Btf');
     const c = opts.base ? opts.base.#h.core : core();
     const buf = c.malloc(data.length || 1);
@@ -319,7 +320,8 @@ export class Btf {
    * with `base` set to the kernel's. Requires a kernel built with CONFIG_DEBUG_INFO_BTF (5.4+).
    */
   static load(path = '/sys/kernel/btf/vmlinux', opts: BtfParseOptions = {}): Btf {
-    string(OP, 'path', path);
+    if (cString(OP, 'path', path) === '') throw invalid(OP, 'empty path: give the path of a BTF file');
+    checkKeys(OP, 'BtfParseOptions', opts, ['base']);
     if (opts.base !== undefined && !(opts.base instanceof Btf)) throw invalid(OP, '"base" must be a Btf');
     const c = opts.base ? opts.base.#h.core : core();
     let file: { ptr: number; len: number };

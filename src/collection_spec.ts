@@ -24,7 +24,7 @@ import { Btf } from './btf.js';
 import { BpfError, errnoValue } from './errors.js';
 import type { AttachType, MapType, ProgramType } from './generated/uapi.js';
 import { core } from './runtime.js';
-import { describe, invalid, string } from './validate.js';
+import { cString, describe, invalid } from './validate.js';
 
 const OP = 'loadCollectionSpec';
 
@@ -373,8 +373,10 @@ export function loadCollectionSpec(pathOrBytes: string | Uint8Array): Collection
   let label = '';
   if (typeof pathOrBytes === 'string') {
     label = `${pathOrBytes}: `;
+    const path = cString(OP, 'path', pathOrBytes);
+    if (path === '') throw invalid(OP, 'empty path: give the path of a BPF object file, or its bytes');
     try {
-      data = readFileSync(string(OP, 'path', pathOrBytes));
+      data = readFileSync(path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
       throw new BpfError({ command: OP, errno: errnoValue(code) ?? 5, reason: `cannot read ${pathOrBytes}`, cause: e, advice: '' });
@@ -420,7 +422,7 @@ export function sectionProgramType(sectionName: string): {
   attachBtf: boolean;
   autoload: boolean;
 } {
-  string('sectionProgramType', 'sectionName', sectionName);
+  cString('sectionProgramType', 'sectionName', sectionName);
   const c = core();
   const bytes = Buffer.from(sectionName, 'utf8');
   const p = c.malloc(bytes.length + 1);

@@ -31,6 +31,11 @@ import { NotSupportedError, errnoName } from './errors.js';
 import { Helper, HelperNames, MapType, MapTypeNames, ProgramType, ProgramTypeNames } from './generated/uapi.js';
 import { kernelVersionCode } from './kernel_version.js';
 import { core } from './runtime.js';
+import { checkKeys, integer, invalid } from './validate.js';
+
+const U32_MAX = 0xffffffff;
+/** Helper ids are the immediate of a call instruction: non-negative i32. */
+const HELPER_MAX = 0x7fffffff;
 
 export type Verdict = 'yes' | 'no' | 'unknown';
 
@@ -113,13 +118,13 @@ function runProbe(c: Core, name: string | undefined, call: (result: number, env:
 
 /** Probes a capability of the core's table. */
 export function probe(feature: Feature, c: Core = core()): FeatureResult {
-  return cached(c, `f${feature}`, () =>
-    runProbe(c, undefined, (p) => c.fn.tsbpf_feature_probe(feature, p as Ptr<'tsbpf_probe_result'>)),
-  );
+  const f = integer('features.probe', 'feature', feature, 0, TSBPF_FEATURE__COUNT - 1);
+  return cached(c, `f${f}`, () => runProbe(c, undefined, (p) => c.fn.tsbpf_feature_probe(f, p as Ptr<'tsbpf_probe_result'>)));
 }
 
 /** Can programs of this type be loaded? */
 export function programType(type: ProgramType, c: Core = core()): FeatureResult {
+  type = integer('features.programType', 'type', type, 0, U32_MAX) as ProgramType;
   return cached(c, `p${type}`, () =>
     runProbe(c, ProgramTypeNames[type] ?? `program type ${type}`, (p, env) =>
       c.fn.tsbpf_probe_prog_type(type, env as Ptr<'tsbpf_probe_env'>, p as Ptr<'tsbpf_probe_result'>),
@@ -129,6 +134,7 @@ export function programType(type: ProgramType, c: Core = core()): FeatureResult 
 
 /** Can maps of this type be created? */
 export function mapType(type: MapType, c: Core = core()): FeatureResult {
+  type = integer('features.mapType', 'type', type, 0, U32_MAX) as MapType;
   return cached(c, `m${type}`, () =>
     runProbe(c, MapTypeNames[type] ?? `map type ${type}`, (p) =>
       c.fn.tsbpf_probe_map_type(type, p as Ptr<'tsbpf_probe_result'>),
@@ -139,6 +145,8 @@ export function mapType(type: MapType, c: Core = core()): FeatureResult {
 /** Can programs of type `prog` call `helper`? 'unknown' for types whose loads need an
  *  attach target (tracing, ext, lsm, struct_ops), as with bpftool. */
 export function helper(prog: ProgramType, helper: Helper, c: Core = core()): FeatureResult {
+  prog = integer('features.helper', 'prog', prog, 0, U32_MAX) as ProgramType;
+  helper = integer('features.helper', 'helper', helper, 0, HELPER_MAX) as Helper;
   return cached(c, `h${prog}:${helper}`, () =>
     runProbe(c, HelperNames[helper] ?? `helper ${helper}`, (p, env) =>
       c.fn.tsbpf_probe_helper(prog, helper, env as Ptr<'tsbpf_probe_env'>, p as Ptr<'tsbpf_probe_result'>),
@@ -175,6 +183,9 @@ export interface ProbeAllOptions {
 
 /** Probes everything: program types, map types, other capabilities, and optionally helpers. */
 export function probeAll(opts: ProbeAllOptions = {}, c: Core = core()): FeatureReport {
+  checkKeys('features.probeAll', 'ProbeAllOptions', opts, ['helpers', 'onProgress']);
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function')
+    throw invalid('features.probeAll', '"onProgress" must be a function');
   const progTypes = Object.values(ProgramType).filter((t) => t !== ProgramType.Unspec);
   const mapTypes = Object.values(MapType).filter((t) => t !== MapType.Unspec);
   const helpers = Object.values(Helper).filter((h) => h !== Helper.unspec);

@@ -36,7 +36,7 @@ import { FdHandle } from './fd.js';
 import { MapType, MapTypeNames } from './generated/uapi.js';
 import { fdById, fdObjectType, ObjectKind, objectIds, openPinned, pinFd, unpinPath } from './object.js';
 import { core } from './runtime.js';
-import { checkKeys, describe, integer, invalid, string } from './validate.js';
+import { cString, checkKeys, describe, integer, invalid } from './validate.js';
 
 const CREATE = 'BPF_MAP_CREATE';
 const LOOKUP = 'BPF_MAP_LOOKUP_ELEM';
@@ -378,7 +378,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     const valueSize = sizeFor(CREATE, 'valueSize', spec.valueSize, vc, 'value');
     const maxEntries = integer(CREATE, 'maxEntries', spec.maxEntries, 0, U32_MAX);
     let flags = integer(CREATE, 'flags', spec.flags, 0, U32_MAX, 0);
-    const name = spec.name === undefined ? '' : string(CREATE, 'name', spec.name);
+    const name = spec.name === undefined ? '' : cString(CREATE, 'name', spec.name);
     const numaNode = spec.numaNode === undefined ? undefined : integer(CREATE, 'numaNode', spec.numaNode, 0, U32_MAX);
     if (numaNode !== undefined) flags = (flags | MapFlags.NumaNode) >>> 0;
     const mapExtra = u64Option(CREATE, 'mapExtra', spec.mapExtra);
@@ -535,6 +535,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
   lookup(key: K | Uint8Array, out?: Uint8Array): V | Uint8Array | undefined {
     const h = this.#live();
     if (this.#traits & TSBPF_MAP_KEYLESS) throw this.#keyless(LOOKUP, 'peek()');
+    if (out !== undefined) this.#checkOut(out, LOOKUP); // before the kernel is asked
     this.#putKey(key, LOOKUP);
     const p = this.#prepared[TSBPF_MAP_OP_LOOKUP * 8];
     const r = p ? p.run() : p === null ? this.#fn.tsbpf_map__lookup(h as Ptr<'tsbpf_map'>, 0) : this.#first(TSBPF_MAP_OP_LOOKUP, 0);
@@ -968,9 +969,13 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
     }
   }
 
-  #copyValue<O extends Uint8Array>(out: O, cmd: string): O {
+  #checkOut(out: unknown, cmd: string): void {
     if (!(out instanceof Uint8Array) || out.length !== this.#valueLen)
       throw invalid(cmd, `"out" must be a Uint8Array of ${this.#valueLen} bytes, got ${describe(out)}`);
+  }
+
+  #copyValue<O extends Uint8Array>(out: O, cmd: string): O {
+    this.#checkOut(out, cmd);
     copyBytes(out, 0, this.#core.mem.u8, this.#valuePtr, this.#valueLen);
     return out;
   }

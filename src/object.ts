@@ -9,7 +9,7 @@ import type { Core } from '../bridge/core.js';
 import type { Ptr } from '../bridge/generated/abi.js';
 import { TSBPF_OBJ_BTF, TSBPF_OBJ_LINK, TSBPF_OBJ_MAP, TSBPF_OBJ_PROG } from '../bridge/generated/abi.js';
 import { BpfError } from './errors.js';
-import { string } from './validate.js';
+import { cString } from './validate.js';
 
 /** Object kinds of the core's id commands. */
 export const ObjectKind = {
@@ -27,7 +27,7 @@ const BPF_FS_MAGIC = 0xcafe4a11;
 
 /** Pins fd at path, which must be on a bpffs mount. */
 export function pinFd(c: Core, fd: number, path: string): void {
-  const p = string('BPF_OBJ_PIN', 'path', path);
+  const p = cString('BPF_OBJ_PIN', 'path', path);
   c.resetArena();
   const r = c.fn.tsbpf_obj_pin(fd, c.stageCString(p) as Ptr<'char'>);
   if (r >= 0) return;
@@ -55,7 +55,7 @@ export function pinFd(c: Core, fd: number, path: string): void {
 
 /** Removes a pin. The object lives on while something else holds it. */
 export function unpinPath(path: string): void {
-  const p = string('unpin', 'path', path);
+  const p = cString('unpin', 'path', path);
   try {
     unlinkSync(p);
   } catch (e) {
@@ -66,7 +66,7 @@ export function unpinPath(path: string): void {
 
 /** Opens the object pinned at path; flags are BPF_F_RDONLY / BPF_F_WRONLY. */
 export function openPinned(c: Core, path: string, flags = 0): number {
-  const p = string('BPF_OBJ_GET', 'path', path);
+  const p = cString('BPF_OBJ_GET', 'path', path);
   c.resetArena();
   return c.check(c.fn.tsbpf_obj_get(c.stageCString(p) as Ptr<'char'>, flags));
 }

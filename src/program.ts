@@ -47,7 +47,7 @@ import { AttachType, AttachTypeNames, ProgramType, ProgramTypeNames } from './ge
 import { ObjectKind, fdById, fdObjectType, objectIds, openPinned, pinFd, unpinPath } from './object.js';
 import { kernelVersionCode } from './kernel_version.js';
 import { core } from './runtime.js';
-import { bytes, checkKeys, describe, integer, invalid, string } from './validate.js';
+import { bytes, cString as cStringArg, checkKeys, describe, integer, invalid } from './validate.js';
 
 const LOAD = 'BPF_PROG_LOAD';
 const RUN = 'BPF_PROG_TEST_RUN';
@@ -319,8 +319,8 @@ export class Program extends FdHandle {
   static load(spec: ProgramSpec, /** @internal */ extras?: LoadExtras): Program {
     checkSpecKeys(spec);
     const type = programType(spec.type);
-    const license = string(LOAD, 'license', spec.license);
-    const name = spec.name === undefined ? '' : string(LOAD, 'name', spec.name);
+    const license = cStringArg(LOAD, 'license', spec.license);
+    const name = spec.name === undefined ? '' : cStringArg(LOAD, 'name', spec.name);
     const code = bytecode(spec.instructions, spec.maps);
     // The common spec sets none of the fields below: skip their checks (the hot path of a load).
     let expected = 0, kernelVersion = type === ProgramType.Kprobe ? kernelVersionCode() : 0, flags = 0, ifindex = 0;
@@ -510,7 +510,7 @@ export class Program extends FdHandle {
    * again at another path moves the pin. Requires Linux 4.4.
    */
   pin(path: string): void {
-    const p = string('BPF_OBJ_PIN', 'path', path);
+    const p = cStringArg('BPF_OBJ_PIN', 'path', path);
     if (p === this.#pinned) return;
     pinFd(this.#core, this.fd, p);
     const old = this.#pinned;
@@ -641,7 +641,7 @@ export class Program extends FdHandle {
     checkKeys(RUN, 'RunOptions', opts, RUN_KEYS);
     const data = opts.data === undefined ? undefined : bytes(RUN, 'data', opts.data);
     const context = opts.context === undefined ? undefined : bytes(RUN, 'context', opts.context);
-    return this.#testRun(data ?? new Uint8Array(0), context, repeatCount(opts.repeat ?? 0, 0), true, opts);
+    return this.#testRun(data ?? new Uint8Array(0), context, repeatCount(opts.repeat === undefined ? 0 : opts.repeat, 0), true, opts);
   }
 
   #testRun(data: Uint8Array, context: Uint8Array | undefined, repeat: number, wantOut: boolean, opts?: RunOptions): RunResult {

@@ -34,6 +34,16 @@ export function string(command: string, name: string, value: unknown, dflt?: str
   return value;
 }
 
+/**
+ * A string the kernel reads as a C string (a license, a name, a path): a NUL byte inside
+ * would silently cut it short, so it is refused.
+ */
+export function cString(command: string, name: string, value: unknown, dflt?: string): string {
+  const s = string(command, name, value, dflt);
+  if (s.includes('\0')) throw invalid(command, `"${name}" must not contain a NUL byte, got ${describe(s)}`);
+  return s;
+}
+
 export function bytes(command: string, name: string, value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array))
     throw invalid(command, `"${name}" must be a Uint8Array or Buffer, got ${describe(value)}`);

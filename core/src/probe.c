@@ -643,6 +643,8 @@ static void probe_links(struct tsbpf_probe_result *out)
 	REQ_INIT(&req, link_create.flags);
 	req.attr.link_create.prog_fd = UINT32_MAX;
 	err = tsbpf_request_send(&req, BPF_LINK_CREATE);
+	/* No kernel makes a link of fd -1; if one answered with an fd, the host must close it. */
+	keep_fd(out, err);
 	decide(out, err == -EBADF ? 0 : err);
 }
 

@@ -24,6 +24,10 @@ _Static_assert(QUERY_ATTR_SIZE <= TSBPF_ATTR_MAX, "attr tail too small for query
 
 /* A list that keeps growing between two requests is asked for at most this often. */
 #define MAX_QUERY_ATTEMPTS 8
+/* A cgroup holds at most 64 programs per attach type: a count far above is no real answer,
+ * and must not make the core allocate gigabytes. */
+#define QUERY_MAX_PROGS (1u << 20)
+#define QUERY_KEEP_BYTES (64u << 10)
 
 static struct tsbpf_buf ids_buf;
 
@@ -101,9 +105,10 @@ int32_t tsbpf_prog_query(struct tsbpf_prog_query *q)
 	q->attach_flags = q->count = 0;
 	q->prog_ids = NULL;
 	q->revision = 0;
+	tsbpf_buf_trim(&ids_buf, QUERY_KEEP_BYTES);
 	for (int attempt = 0; attempt < MAX_QUERY_ATTEMPTS; attempt++) {
 		if (cnt) {
-			if (tsbpf_mul_overflows(cnt, 4, &bytes) || bytes > TSBPF_FIXUP_MAX_LEN)
+			if (cnt > QUERY_MAX_PROGS || tsbpf_mul_overflows(cnt, 4, &bytes))
 				return tsbpf_error(-TSBPF_ERR_KERNEL, "the kernel reported %u attached programs", cnt);
 			if (!tsbpf_buf_reserve(&ids_buf, bytes))
 				return tsbpf_error(-TSBPF_ERR_NOMEM, "no memory for %u program ids", cnt);

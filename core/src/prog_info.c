@@ -15,6 +15,15 @@ _Static_assert(offsetof(struct bpf_prog_info, xlated_prog_insns) % 8 == 0, "xlat
 /* The map list can grow between the two requests (BPF_PROG_BIND_MAP): ask again. */
 #define MAX_INFO_ATTEMPTS 4
 
+/* Answers no kernel gives: a program holds at most a million instructions before the
+ * verifier rewrites them (8x that leaves room for every rewrite), and a few thousand maps.
+ * Larger counts are refused before the core allocates (and zeroes) that much. */
+#define INFO_MAX_XLATED (64u << 20)
+#define INFO_MAX_MAP_IDS (1u << 20)
+/* Buffers kept between calls; one huge program's answer is not kept for the process's life. */
+#define INFO_KEEP_XLATED (1u << 20)
+#define INFO_KEEP_MAP_IDS (64u << 10)
+
 static struct tsbpf_buf map_ids_buf, xlated_buf;
 
 #define KNOWS(len, field) ((len) >= offsetofend(struct bpf_prog_info, field))
@@ -65,8 +74,8 @@ static int32_t get_arrays(uint32_t fd, struct tsbpf_prog_info *out, uint32_t nr_
 	int32_t ret;
 
 	for (int attempt = 0;; attempt++) {
-		if (tsbpf_mul_overflows(nr_map_ids, 4, &bytes) || bytes > TSBPF_FIXUP_MAX_LEN ||
-		    xlated_len > TSBPF_FIXUP_MAX_LEN)
+		if (nr_map_ids > INFO_MAX_MAP_IDS || xlated_len > INFO_MAX_XLATED ||
+		    tsbpf_mul_overflows(nr_map_ids, 4, &bytes))
 			return tsbpf_error(-TSBPF_ERR_KERNEL, "the kernel reported %u map ids and %u bytes of instructions",
 					   nr_map_ids, xlated_len);
 		if (!tsbpf_buf_reserve(&map_ids_buf, bytes ? bytes : 4) || !tsbpf_buf_reserve(&xlated_buf, xlated_len ? xlated_len : 8))
@@ -113,6 +122,8 @@ int32_t tsbpf_prog_get_info(uint32_t fd, struct tsbpf_prog_info *out)
 	out->sz = sizeof(*out);
 	out->want = want;
 
+	tsbpf_buf_trim(&map_ids_buf, INFO_KEEP_MAP_IDS);
+	tsbpf_buf_trim(&xlated_buf, INFO_KEEP_XLATED);
 	memset(&info, 0, sizeof(info));
 	if ((ret = get_info(fd, &info, &len, 0, 0)) < 0)
 		return ret;
