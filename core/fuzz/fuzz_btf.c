@@ -20,35 +20,12 @@
 
 #include "tsbpf/btf.h"
 #include "tsbpf/core.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 /* Per-type queries cost O(types) for decl tags and lookups: bound them per input. */
 #define MAX_QUERIED 512
 /* Linux's ENOENT (the core returns the kernel's errno values). */
 #define ENOENT_VALUE 2
-
-static volatile uint8_t sink;
-
-static void touch(const void *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sink ^= ((const uint8_t *)p)[i];
-}
-
-static uint8_t *copy(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-
-	CHECK(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
-}
 
 static void query(const struct tsbpf_btf *btf)
 {
@@ -58,7 +35,7 @@ static void query(const struct tsbpf_btf *btf)
 
 	CHECK(tsbpf_btf_info(btf, &bi) == 0);
 	CHECK(bi.start_id >= 1 && bi.end_id >= bi.start_id);
-	touch(bi.data, bi.size);
+	fuzz_touch(bi.data, bi.size);
 	CHECK(tsbpf_btf_type(btf, bi.end_id, &t) == -ENOENT_VALUE);
 	for (uint32_t id = 0; id < bi.end_id; id++) {
 		int32_t r;
@@ -67,7 +44,7 @@ static void query(const struct tsbpf_btf *btf)
 			id = bi.end_id - MAX_QUERIED / 4; /* the first and the last types */
 		CHECK(tsbpf_btf_type(btf, id, &t) == 0);
 		CHECK(t.id == id && t.name != NULL);
-		touch(t.name, strlen(t.name) + 1);
+		fuzz_touch(t.name, strlen(t.name) + 1);
 		if (t.vlen) {
 			struct tsbpf_btf_member_info *m = malloc(t.vlen * sizeof(*m));
 
@@ -75,7 +52,7 @@ static void query(const struct tsbpf_btf *btf)
 			CHECK(tsbpf_btf_members(btf, id, m, t.vlen) == (int32_t)t.vlen);
 			for (uint32_t k = 0; k < t.vlen; k++) {
 				CHECK(m[k].name != NULL);
-				touch(m[k].name, strlen(m[k].name) + 1);
+				fuzz_touch(m[k].name, strlen(m[k].name) + 1);
 				CHECK(m[k].type < bi.end_id);
 			}
 			free(m);
@@ -115,7 +92,7 @@ static void query(const struct tsbpf_btf *btf)
 		const char *s = tsbpf_btf_str(btf, off * 7);
 
 		if (s)
-			touch(s, strlen(s) + 1);
+			fuzz_touch(s, strlen(s) + 1);
 	}
 	CHECK(tsbpf_btf_str(btf, bi.start_str + bi.str_len) == NULL);
 }
@@ -141,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += 4;
 		size -= 4;
 		base_len = (uint32_t)(base_len % (size + 1));
-		base_bytes = copy(data, base_len);
+		base_bytes = fuzz_copy(data, base_len);
 		ret = tsbpf_btf_open(base_bytes, base_len, NULL, 0, &base);
 		if (ret < 0) {
 			CHECK(base == NULL && tsbpf_last_error_reason()[0] != '\0');
@@ -152,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= base_len;
 	}
 	len = size;
-	bytes = copy(data, len);
+	bytes = fuzz_copy(data, len);
 	flags = mode & 2 ? TSBPF_BTF_OWN_DATA : 0;
 	ret = tsbpf_btf_open(bytes, (uint32_t)len, base, flags, &btf);
 	if (ret < 0) {

@@ -20,24 +20,7 @@
 #include "btf_ext.h"
 #include "tsbpf/btf.h"
 #include "tsbpf/core.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
-
-static volatile uint8_t sink;
-
-static uint8_t *copy(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-
-	CHECK(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
-}
+#include "fuzz_check.h"
 
 static void check_kind(const struct btf_ext_kind *k, uint32_t which, const uint8_t *ext, size_t ext_len,
 		       const struct tsbpf_btf *btf)
@@ -57,10 +40,10 @@ static void check_kind(const struct btf_ext_kind *k, uint32_t which, const uint8
 		const struct btf_ext_sec *found;
 
 		CHECK(sec->name != NULL && sec->count > 0);
-		sink ^= (uint8_t)strlen(sec->name);
+		fuzz_sink ^= (uint8_t)strlen(sec->name);
 		CHECK(sec->recs >= ext && sec->recs + (uint64_t)sec->count * k->rec_size <= ext + ext_len);
 		for (uint64_t i = 0; i < (uint64_t)sec->count * k->rec_size; i++)
-			sink ^= sec->recs[i];
+			fuzz_sink ^= sec->recs[i];
 		for (uint32_t i = 0; i < sec->count; i++) {
 			const uint8_t *r = sec->recs + (size_t)i * k->rec_size;
 			struct tsbpf_btf_type_info t;
@@ -100,13 +83,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 4;
 	size -= 4;
 	btf_len = (uint32_t)(btf_len % (size + 1));
-	btf_bytes = copy(data, btf_len);
+	btf_bytes = fuzz_copy(data, btf_len);
 	if (tsbpf_btf_open(btf_bytes, btf_len, NULL, 0, &btf) < 0) {
 		free(btf_bytes);
 		return 0;
 	}
 	ext_len = size - btf_len;
-	ext_bytes = copy(data + btf_len, ext_len);
+	ext_bytes = fuzz_copy(data + btf_len, ext_len);
 	memset(&ext, 0xa5, sizeof(ext));
 	ret = btf_ext_parse(ext_bytes, (uint32_t)ext_len, btf, &ext);
 	if (ret < 0) {

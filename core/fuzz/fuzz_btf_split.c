@@ -13,12 +13,7 @@
 #include "btf_internal.h"
 #include "tsbpf/btf.h"
 #include "tsbpf/core.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 /* Visits up to 4096 types of `btf` (the split part when it has a base). */
 static void walk(const struct tsbpf_btf *btf)

@@ -18,12 +18,7 @@
 #include "tsbpf/btf.h"
 #include "tsbpf/core.h"
 #include "tsbpf/core_relo.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 #define HDR 15u
 

@@ -22,30 +22,7 @@
 #include "tsbpf/core.h"
 #include "tsbpf/elf.h"
 #include "tsbpf/insn.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
-
-static volatile uint8_t sink;
-
-static void touch(const void *p, uint64_t n)
-{
-	const uint8_t *b = p;
-
-	if (n)
-		CHECK(p != NULL);
-	for (uint64_t i = 0; i < n; i++)
-		sink ^= b[i];
-}
-
-static void touch_str(const char *s)
-{
-	CHECK(s != NULL);
-	touch(s, strlen(s) + 1);
-}
+#include "fuzz_check.h"
 
 static void check_funcs(const struct tsbpf_elf_object *o)
 {
@@ -54,12 +31,12 @@ static void check_funcs(const struct tsbpf_elf_object *o)
 		uint64_t span = f->insn_cnt;
 		struct tsbpf_elf_sec_type st;
 
-		touch_str(f->name);
-		touch_str(f->section);
-		touch_str(f->attach_to);
+		fuzz_touch_str(f->name);
+		fuzz_touch_str(f->section);
+		fuzz_touch_str(f->attach_to);
 		CHECK(f->section_index < o->n_sections);
 		CHECK(f->insn_cnt > 0 && f->linked_cnt >= f->insn_cnt);
-		touch(f->insns, (uint64_t)f->linked_cnt * 8);
+		fuzz_touch(f->insns, (uint64_t)f->linked_cnt * 8);
 		/* The stream is the function, then each callee whole, in order. */
 		CHECK((uint64_t)f->callee_first + f->callee_cnt <= o->n_callees);
 		for (uint32_t k = 0; k < f->callee_cnt; k++) {
@@ -93,14 +70,14 @@ static void check_funcs(const struct tsbpf_elf_object *o)
 				CHECK(0);
 			}
 			if (rel->symbol)
-				touch_str(rel->symbol);
+				fuzz_touch_str(rel->symbol);
 		}
 		/* .BTF.ext records, in the stream's coordinates. */
 		CHECK(f->own_func_info <= f->func_info_cnt && f->own_line_info <= f->line_info_cnt &&
 		      f->own_core_relos <= f->core_relo_cnt);
-		touch(f->func_info, (uint64_t)f->func_info_cnt * 8);
-		touch(f->line_info, (uint64_t)f->line_info_cnt * 16);
-		touch(f->core_relos, (uint64_t)f->core_relo_cnt * 16);
+		fuzz_touch(f->func_info, (uint64_t)f->func_info_cnt * 8);
+		fuzz_touch(f->line_info, (uint64_t)f->line_info_cnt * 16);
+		fuzz_touch(f->core_relos, (uint64_t)f->core_relo_cnt * 16);
 		for (uint32_t k = 0; k < f->func_info_cnt; k++) {
 			uint32_t at;
 			memcpy(&at, f->func_info + 8 * k, 4);
@@ -140,14 +117,14 @@ static void check_maps(const struct tsbpf_elf_object *o)
 	for (uint32_t i = 0; i < o->n_maps; i++) {
 		const struct tsbpf_elf_map *m = &o->maps[i];
 
-		touch_str(m->name);
+		fuzz_touch_str(m->name);
 		CHECK(m->source >= TSBPF_MAP_SRC_BTF && m->source <= TSBPF_MAP_SRC_STRUCT_OPS);
 		CHECK(m->inner == -1 || (m->inner >= 0 && (uint32_t)m->inner < o->n_maps && (uint32_t)m->inner != i));
 		if (m->inner >= 0)
 			CHECK(o->maps[m->inner].is_inner);
 		if (m->data)
-			touch(m->data, m->data_size);
-		touch(m->extra, m->extra_size);
+			fuzz_touch(m->data, m->data_size);
+		fuzz_touch(m->extra, m->extra_size);
 		CHECK((uint64_t)m->values_first + m->values_cnt <= o->n_values);
 		for (uint32_t k = 0; k < m->values_cnt; k++) {
 			const struct tsbpf_elf_map_value *v = &o->values[m->values_first + k];
@@ -156,19 +133,19 @@ static void check_maps(const struct tsbpf_elf_object *o)
 			CHECK(v->kind == TSBPF_VALUE_PROG ? v->target < o->n_funcs
 							 : v->kind == TSBPF_VALUE_MAP && v->target < o->n_maps);
 			if (m->source == TSBPF_MAP_SRC_STRUCT_OPS)
-				touch_str(v->member);
+				fuzz_touch_str(v->member);
 		}
 	}
 	for (uint32_t i = 0; i < o->n_vars; i++) {
 		const struct tsbpf_elf_var *v = &o->vars[i];
 
-		touch_str(v->name);
+		fuzz_touch_str(v->name);
 		CHECK(v->map < o->n_maps);
 		CHECK(o->maps[v->map].source == TSBPF_MAP_SRC_DATA);
 		CHECK((uint64_t)v->offset + v->size <= o->maps[v->map].data_size);
 	}
 	for (uint32_t i = 0; i < o->n_externs; i++)
-		touch_str(o->externs[i].name);
+		fuzz_touch_str(o->externs[i].name);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -192,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	btf = tsbpf_elf_take_btf(obj);
 	CHECK(obj->btf == btf);
 	CHECK(tsbpf_elf_take_btf(obj) == NULL);
-	touch_str(obj->license);
+	fuzz_touch_str(obj->license);
 	check_funcs(obj);
 	check_maps(obj);
 	if (btf) {
@@ -212,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct tsbpf_btf_type_info t;
 
 		/* Still whole after the object is gone (it may have fixed up DATASEC sizes). */
-		touch(bi.data, bi.size);
+		fuzz_touch(bi.data, bi.size);
 		for (uint32_t id = 0; id < bi.end_id && id < 4096; id++)
 			CHECK(tsbpf_btf_type(btf, id, &t) == 0 && t.name != NULL);
 		tsbpf_btf_close(btf);

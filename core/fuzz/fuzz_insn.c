@@ -13,12 +13,7 @@
 
 #include "tsbpf/core.h"
 #include "tsbpf/insn.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 static void fuzz_bytecode(const uint8_t *data, size_t size, uint32_t flags)
 {

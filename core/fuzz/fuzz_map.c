@@ -18,45 +18,14 @@
 #include "host_stub.h"
 #include "tsbpf/core.h"
 #include "tsbpf/map.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz_check.h"
 
 #define ENOENT_VALUE 2
-
-static volatile uint8_t sink;
-
-static void touch(const void *p, uint64_t n)
-{
-	if (n)
-		CHECK(p != NULL);
-	for (uint64_t i = 0; i < n; i++)
-		sink ^= ((const uint8_t *)p)[i];
-}
-
-static uint8_t take8(void)
-{
-	uint8_t v;
-
-	stub_take(&v, 1);
-	return v;
-}
-
-static uint32_t take32(void)
-{
-	uint32_t v;
-
-	stub_take(&v, 4);
-	return v;
-}
 
 /* A size: mostly small, any 32-bit value when the top bit asks for it. */
 static uint32_t take_size(uint32_t small)
 {
-	uint32_t v = take32();
+	uint32_t v = stub_take32();
 
 	return v & 0x80000000u ? v << 1 : v % small;
 }
@@ -95,9 +64,9 @@ static void check_batch(const struct tsbpf_map *m, int32_t ret, uint32_t count, 
 	}
 	CHECK((uint32_t)ret == m->batch_count && m->batch_count <= count && m->batch_count <= m->batch_cap);
 	CHECK(m->batch_done <= 1);
-	touch(m->batch_keys, (uint64_t)m->batch_count * m->key_size);
-	touch(m->batch_values, (uint64_t)m->batch_count * user_value_len);
-	touch(m->batch_token, m->batch_token_size);
+	fuzz_touch(m->batch_keys, (uint64_t)m->batch_count * m->key_size);
+	fuzz_touch(m->batch_values, (uint64_t)m->batch_count * user_value_len);
+	fuzz_touch(m->batch_token, m->batch_token_size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -113,18 +82,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stub_reset(data, size);
 	memset(&o, 0, sizeof(o));
 	o.sz = sizeof(o);
-	o.map_type = take8() % 36;
+	o.map_type = stub_take8() % 36;
 	o.key_size = take_size(72);
 	o.value_size = take_size(72);
-	o.max_entries = take32();
-	o.map_flags = take32();
-	o.map_extra = take32();
+	o.max_entries = stub_take32();
+	o.map_flags = stub_take32();
+	o.map_extra = stub_take32();
 	stub_take(name, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
 	if (name[0] & 1)
 		o.name = name;
-	ncpus = take8() % 9;
-	fd = 3 + take8() % 4;
+	ncpus = stub_take8() % 9;
+	fd = 3 + stub_take8() % 4;
 
 	ret = tsbpf_map_create(&o);
 	check_ret(ret, 0);
@@ -150,8 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stub_map(fd, o.key_size, kernel_value_len);
 
 	for (int step = 0; step < 24 && stub_left() > 0; step++) {
-		uint8_t op = take8();
-		uint32_t flags = take8() & 7 ? take8() & 7 : take32(), count;
+		uint8_t op = stub_take8();
+		uint32_t flags = stub_take8() & 7 ? stub_take8() & 7 : stub_take32(), count;
 
 		switch (op % 14) {
 		case 0:
@@ -191,25 +160,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 6:
-			ret = (int32_t)take32();
+			ret = (int32_t)stub_take32();
 			CHECK(tsbpf_map__explain(m, op >> 4, ret) == ((op >> 4) < 6 ? ret : -22));
 			CHECK(tsbpf_last_error_reason()[0] != '\0');
 			break;
 		case 7:
-			count = op & 0x80 ? take32() : take32() % 512;
+			count = op & 0x80 ? stub_take32() : stub_take32() % 512;
 			ret = tsbpf_map__batch_reserve(m, count);
 			check_ret(ret, 0);
 			if (ret == 0)
 				CHECK(m->batch_cap >= count && m->batch_keys && m->batch_values);
 			break;
 		case 8:
-			count = take32() % 512;
+			count = stub_take32() % 512;
 			ret = tsbpf_map__lookup_batch(m, count, op & 0x10, op & 0x20, flags);
 			check_batch(m, ret, count, user_value_len);
 			break;
 		case 9:
 		case 10:
-			count = take32() % 512;
+			count = stub_take32() % 512;
 			if (count <= m->batch_cap && count) {
 				stub_take(m->batch_keys, (size_t)count * m->key_size);
 				stub_take(m->batch_values, (size_t)count * user_value_len);
@@ -230,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default:
 			stub_take(m->key, m->key_size);
 			check_ret(tsbpf_map__lookup(m, 0), 1);
-			touch(m->value, user_value_len);
+			fuzz_touch(m->value, user_value_len);
 		}
 	}
 	tsbpf_map__free(m);

@@ -14,20 +14,7 @@
 #include "host_stub.h"
 #include "tsbpf/core.h"
 #include "tsbpf/probe.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
-
-static uint32_t take32(void)
-{
-	uint32_t v;
-
-	stub_take(&v, 4);
-	return v;
-}
+#include "fuzz_check.h"
 
 static void check(int32_t ret, const struct tsbpf_probe_result *r)
 {
@@ -58,10 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stub_take(&pick, 1);
 	memset(&r, 0, sizeof(r));
 	r.sz = sizeof(r);
-	env.kernel_version = take32();
+	env.kernel_version = stub_take32();
 	switch (pick % 4) {
 	case 0: {
-		uint32_t f = take32() % (tsbpf_feature_count() + 2);
+		uint32_t f = stub_take32() % (tsbpf_feature_count() + 2);
 
 		ret = tsbpf_feature_probe(f, &r);
 		CHECK((ret == 0) == (f < tsbpf_feature_count()));
@@ -70,17 +57,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 1:
-		ret = tsbpf_probe_prog_type(take32() % 40, pick & 0x80 ? &env : NULL, &r);
+		ret = tsbpf_probe_prog_type(stub_take32() % 40, pick & 0x80 ? &env : NULL, &r);
 		CHECK(ret == 0);
 		break;
 	case 2:
-		ret = tsbpf_probe_map_type(take32() % 40, &r);
+		ret = tsbpf_probe_map_type(stub_take32() % 40, &r);
 		CHECK(ret == 0);
 		break;
 	default: {
-		uint32_t type = take32() % 40;
+		uint32_t type = stub_take32() % 40;
 
-		ret = tsbpf_probe_helper(type, take32() % 256, pick & 0x80 ? &env : NULL, &r);
+		ret = tsbpf_probe_helper(type, stub_take32() % 256, pick & 0x80 ? &env : NULL, &r);
 		CHECK(ret == 0);
 	}
 	}

@@ -17,30 +17,7 @@
 #include "tsbpf/core.h"
 #include "tsbpf/map.h"
 #include "tsbpf/prog.h"
-
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
-
-static volatile uint8_t sink;
-
-static void touch(const void *p, uint64_t n)
-{
-	if (n)
-		CHECK(p != NULL);
-	for (uint64_t i = 0; i < n; i++)
-		sink ^= ((const uint8_t *)p)[i];
-}
-
-static uint32_t take32(void)
-{
-	uint32_t v;
-
-	stub_take(&v, 4);
-	return v;
-}
+#include "fuzz_check.h"
 
 static void failed(int32_t ret)
 {
@@ -56,7 +33,7 @@ static void prog_info(uint32_t want)
 	memset(&info, 0, sizeof(info));
 	info.sz = sizeof(info);
 	info.want = want;
-	ret = tsbpf_prog_get_info(take32() % 64, &info);
+	ret = tsbpf_prog_get_info(stub_take32() % 64, &info);
 	failed(ret);
 	if (ret < 0)
 		return;
@@ -70,13 +47,13 @@ static void prog_info(uint32_t want)
 	if (want & TSBPF_PROG_INFO_WANT_XLATED)
 		CHECK(info.xlated_prog_len <= (64u << 20));
 	if (want & TSBPF_PROG_INFO_WANT_MAP_IDS)
-		touch(info.map_ids, (uint64_t)info.nr_map_ids * 4);
+		fuzz_touch(info.map_ids, (uint64_t)info.nr_map_ids * 4);
 	else
 		CHECK(info.nr_map_ids == 0 && info.map_ids == NULL);
 	if (info.xlated) {
 		CHECK(want & TSBPF_PROG_INFO_WANT_XLATED);
 		CHECK(!(info.have & TSBPF_PROG_INFO_XLATED_WITHHELD));
-		touch(info.xlated, info.xlated_prog_len);
+		fuzz_touch(info.xlated, info.xlated_prog_len);
 	}
 }
 
@@ -98,37 +75,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			memset(&q, 0, sizeof(q));
 			q.sz = sizeof(q);
-			q.target_fd = take32();
-			q.attach_type = take32();
-			q.query_flags = take32();
+			q.target_fd = stub_take32();
+			q.attach_type = stub_take32();
+			q.query_flags = stub_take32();
 			ret = tsbpf_prog_query(&q);
 			failed(ret);
 			if (ret >= 0) {
 				CHECK(q.count <= (1u << 20));
 				CHECK(q.count == 0 ? q.prog_ids == NULL : q.prog_ids != NULL);
-				touch(q.prog_ids, (uint64_t)q.count * 4);
+				fuzz_touch(q.prog_ids, (uint64_t)q.count * 4);
 			}
 			break;
 		}
 		case 2: {
-			uint32_t target = take32(), prog = take32(), type = take32(), flags = take32(),
-				 replace = pick & 0x80 ? take32() : 0;
+			uint32_t target = stub_take32(), prog = stub_take32(), type = stub_take32(), flags = stub_take32(),
+				 replace = pick & 0x80 ? stub_take32() : 0;
 
 			failed(tsbpf_prog_attach(target, prog, type, flags, replace));
 			break;
 		}
 		case 3: {
-			uint32_t target = take32(), prog = take32();
+			uint32_t target = stub_take32(), prog = stub_take32();
 
-			failed(tsbpf_prog_detach(target, prog, take32()));
+			failed(tsbpf_prog_detach(target, prog, stub_take32()));
 			break;
 		}
 		case 4:
-			failed(tsbpf_enable_stats(take32()));
+			failed(tsbpf_enable_stats(stub_take32()));
 			break;
 		default: {
 			struct tsbpf_map_info mi;
-			int32_t ret = tsbpf_map_get_info(take32(), &mi);
+			int32_t ret = tsbpf_map_get_info(stub_take32(), &mi);
 
 			failed(ret);
 			if (ret >= 0)

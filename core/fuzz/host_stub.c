@@ -80,6 +80,22 @@ void stub_take(void *dst, size_t n)
 	cur += have;
 }
 
+uint8_t stub_take8(void)
+{
+	uint8_t v;
+
+	stub_take(&v, 1);
+	return v;
+}
+
+uint32_t stub_take32(void)
+{
+	uint32_t v;
+
+	stub_take(&v, 4);
+	return v;
+}
+
 void stub_map(uint32_t fd, uint32_t key_size, uint32_t value_len)
 {
 	for (unsigned i = 0; i < n_maps; i++) {
@@ -95,22 +111,6 @@ void stub_map(uint32_t fd, uint32_t key_size, uint32_t value_len)
 		maps[n_maps].value_len = value_len;
 		n_maps++;
 	}
-}
-
-static uint8_t take8(void)
-{
-	uint8_t b;
-
-	stub_take(&b, 1);
-	return b;
-}
-
-static uint32_t take32(void)
-{
-	uint32_t v;
-
-	stub_take(&v, 4);
-	return v;
 }
 
 /* A request no correct core sends: say why, then crash so that libFuzzer keeps the input. */
@@ -472,8 +472,8 @@ int32_t host_bpf(uint32_t cmd, void *attr, uint32_t attr_size, const struct tsbp
 			memcpy(bufs[parents[i]] + fixups[i].attr_off, &saved[i], 8);
 
 	/* The kernel writes results into the attr: overwrite a few u32 fields. */
-	for (uint8_t n = take8() % 4; n; n--) {
-		uint32_t off = (take8() % (attr_size / 4)) * 4, v = take32();
+	for (uint8_t n = stub_take8() % 4; n; n--) {
+		uint32_t off = (stub_take8() % (attr_size / 4)) * 4, v = stub_take32();
 		int pointer = 0;
 
 		/* Mostly plausible sizes; huge ones only when the top bit asks for them, since
@@ -491,7 +491,7 @@ int32_t host_bpf(uint32_t cmd, void *attr, uint32_t attr_size, const struct tsbp
 			memcpy(a + off, &v, 4);
 	}
 	{
-		int32_t ret = answers[take8() % (sizeof(answers) / sizeof(answers[0]))];
+		int32_t ret = answers[stub_take8() % (sizeof(answers) / sizeof(answers[0]))];
 
 		if (ret >= 0 && returns_fd(cmd))
 			fds++;

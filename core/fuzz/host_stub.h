@@ -30,6 +30,9 @@ void stub_reset(const uint8_t *script, size_t len);
 unsigned stub_calls(void);
 /* Takes n bytes of the remaining fuzz input (zeros once it runs out). */
 void stub_take(void *dst, size_t n);
+/* The next 1 or 4 bytes of the input as a number (zeros once it runs out). */
+uint8_t stub_take8(void);
+uint32_t stub_take32(void);
 /* How many bytes of the input are left. */
 size_t stub_left(void);
 /* How many new fds the stub handed out since the last reset: results >= 0 of the commands
