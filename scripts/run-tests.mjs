@@ -12,7 +12,7 @@
 // Arguments are passed to ava (a file glob, --match ...); `--runtimes [node,bun,deno]`
 // runs only the runtime suite, on the runtimes listed (default: all three).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, fuzzTarget, fuzzTargets, writeSeeds } from './fuzz-lib.mjs';
@@ -103,13 +103,28 @@ async function runAva(args) {
 }
 
 /**
+ * The BPF object the runtime suite loads (test/fixtures/bpf/runtime.bpf.c), compiled here
+ * on Node: the suite runs where Deno may read only the package and start no compiler.
+ */
+function compileRuntimeObject() {
+  const out = join(root, 'build/runtimes/runtime.bpf.o');
+  mkdirSync(join(root, 'build/runtimes'), { recursive: true });
+  const clang = process.env.CLANG ?? 'clang-14';
+  const args = ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-Wall', '-c', join(root, 'test/fixtures/bpf/runtime.bpf.c'), '-o', out];
+  const r = spawnSync(clang, args, { encoding: 'utf8' });
+  if (r.status !== 0) failOutside(`runtime suite: ${clang} could not build runtime.bpf.c: ${r.error?.message ?? r.stderr}`);
+  return out;
+}
+
+/**
  * The runtime suite under each runtime. Deno gets only the permissions a user of tsbpf
  * grants (FFI, reading the package) plus writing under bpffs for the pin case.
  */
 async function runRuntimes(names, { label = '', env = {} } = {}) {
   const suite = join(root, 'dist/test/runtimes/suite.js');
+  const object = compileRuntimeObject();
   for (const name of names) {
-    const cmd = runtimeCommand(name, suite, ['--expect', name], { gc: true, denoFlags: ['--allow-write=/sys/fs/bpf'] });
+    const cmd = runtimeCommand(name, suite, ['--expect', name, '--object', object], { gc: true, denoFlags: ['--allow-write=/sys/fs/bpf'] });
     if (!cmd) {
       failOutside(`${name} › runtime suite (${name} is not installed: run make setup)`);
       continue;

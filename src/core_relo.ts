@@ -11,7 +11,7 @@
  * kallsyms) and reads the answers.
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { arch, release } from 'node:os';
+import { arch } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import type { Core } from '../bridge/core.js';
 import {
@@ -29,7 +29,7 @@ import {
   type Ptr,
 } from '../bridge/generated/abi.js';
 import { Btf } from './btf.js';
-import { kernelVersionCode } from './kernel_version.js';
+import { kernelRelease, kernelVersionCode } from './kernel_version.js';
 import {
   CoreRelocationKinds,
   loadCollectionSpec,
@@ -39,7 +39,7 @@ import {
   type CoreRelocationKind,
   type ExternSpec,
 } from './collection_spec.js';
-import { BpfError, VerifierError } from './errors.js';
+import { BpfError, VerifierError, errnoValue } from './errors.js';
 import { helper, type FeatureResult } from './features.js';
 import { Helper, ProgramType } from './generated/uapi.js';
 import { core } from './runtime.js';
@@ -643,13 +643,19 @@ function readConfigFile(path: string): Map<string, string> {
  */
 export function kernelConfig(): Map<string, string> {
   if (kernelConfigCache) return kernelConfigCache;
-  const paths = [`/boot/config-${release()}`, '/proc/config.gz'];
+  const paths = [`/boot/config-${kernelRelease()}`, '/proc/config.gz'];
   for (const p of paths) {
     try {
       kernelConfigCache = readConfigFile(p);
       return kernelConfigCache;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      // Deno without --allow-read of /boot throws NotCapable, which has no errno.
+      throw new BpfError({
+        command: EXTERN_OP, errno: errnoValue(code ?? 'EACCES') ?? 13, reason: `cannot read ${p}: ${(e as Error).message}`, cause: e,
+        advice: 'grant read access to the kernel config (Deno: --allow-read=/boot,/proc), or pass options.kernelConfig',
+      });
     }
   }
   throw new BpfError({ command: EXTERN_OP, errno: 2, reason: `no kernel config in ${paths.join(' or ')}`, advice: 'enable CONFIG_IKCONFIG_PROC or install the config under /boot' });

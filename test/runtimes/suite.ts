@@ -3,6 +3,7 @@
 import './runtime.js';
 import './program.js';
 import './map.js';
+import './collection.js';
 import { run } from './harness.js';
 
 await run();
