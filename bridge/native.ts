@@ -16,6 +16,9 @@ export interface Native {
   /** The text of a small kernel pseudo-file (/sys, /proc), or -errno. Deno's permission
    *  model refuses /sys to anything short of --allow-all, so Deno reads it through libc. */
   readSysFile(path: string): string | number;
+  /** The bytes of a kernel file of any size (/sys/kernel/btf/vmlinux), or -errno. Only
+   *  where node:fs may not read it (Deno); elsewhere tsbpf reads through node:fs. */
+  readKernelFile?(path: string): Uint8Array | number;
   /** setsockopt(fd, level, name, value, value.length); returns 0 or -errno. */
   setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
   /** mmap(2) with the given address hint (0: any); returns the address or -errno. Optional:

@@ -92,6 +92,29 @@ export function createDenoNative(): Native {
   // errno is thread-local and FFI calls run on the JavaScript thread: its address is fixed.
   const errnoView = new deno.UnsafePointerView(s.__errno_location() as DenoPointer);
   const check = (r: number): number => (r < 0 ? -errnoView.getInt32(0) : r);
+  /** A whole file through open and read (sysfs hands out a page per read), up to max bytes. */
+  const readAll = (path: string, max: number): Uint8Array | number => {
+    const fd = open(new TextEncoder().encode(`${path}\0`), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return check(fd);
+    try {
+      let buf = new Uint8Array(Math.min(max, 64 << 10));
+      let len = 0;
+      for (;;) {
+        if (len === buf.length) {
+          if (len >= max) return -27; // EFBIG
+          const grown = new Uint8Array(Math.min(max, buf.length * 2));
+          grown.set(buf);
+          buf = grown;
+        }
+        const n = Number(read(fd, buf.subarray(len), BigInt(buf.length - len)));
+        if (n < 0) return check(n);
+        if (n === 0) return buf.subarray(0, len);
+        len += n;
+      }
+    } finally {
+      close(fd);
+    }
+  };
   return {
     bpf: (cmd, attrAddr, size) => {
       if (attrAddr !== lastAddr) {
@@ -108,18 +131,12 @@ export function createDenoNative(): Native {
       check(Number(mmap(BigInt(addr), BigInt(length), prot, flags, fd, BigInt(offset)))),
     munmap: (addr, length) => check(munmap(BigInt(addr), BigInt(length))),
     view: (addr, length) => deno.UnsafePointerView.getArrayBuffer(deno.UnsafePointer.create(BigInt(addr)), length),
+    // libc, not Deno.readFile: Deno refuses /sys to anything short of --allow-all.
     readSysFile: (path) => {
-      // libc, not Deno.readFile: Deno refuses /sys to anything short of --allow-all.
-      const fd = open(new TextEncoder().encode(`${path}\0`), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return check(fd);
-      try {
-        const buf = new Uint8Array(4096);
-        const n = Number(read(fd, buf, BigInt(buf.length)));
-        return n < 0 ? check(n) : new TextDecoder().decode(buf.subarray(0, n));
-      } finally {
-        close(fd);
-      }
+      const data = readAll(path, 1 << 20);
+      return typeof data === 'number' ? data : new TextDecoder().decode(data);
     },
+    readKernelFile: (path) => readAll(path, 1 << 30),
     addressOf: (buffer) => Number(deno.UnsafePointer.value(deno.UnsafePointer.of(buffer))),
   };
 }

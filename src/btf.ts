@@ -18,6 +18,7 @@ import {
   type Ptr,
 } from '../bridge/generated/abi.js';
 import { BpfError, errnoValue } from './errors.js';
+import { readKernelFile } from './kernel_files.js';
 import { ObjectKind, fdById } from './object.js';
 import { core } from './runtime.js';
 import { formatType } from './btf_format.js';
@@ -183,7 +184,13 @@ const KERNEL_BTF_DIR = '/sys/kernel/btf';
  * while it is read. Returns the core buffer (tsbpf_malloc'd) and its length.
  */
 function readIntoCore(c: Core, path: string): { ptr: number; len: number } {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    // Refused by node:fs (Deno and /sys): read it whole through the host instead.
+    return copyIntoCore(c, readKernelFile(path));
+  }
   try {
     const size = fstatSync(fd).size;
     if (size > 0) {
@@ -216,7 +223,10 @@ function readIntoCore(c: Core, path: string): { ptr: number; len: number } {
   } finally {
     closeSync(fd);
   }
-  const data = readFileSync(path);
+  return copyIntoCore(c, readFileSync(path));
+}
+
+function copyIntoCore(c: Core, data: Uint8Array): { ptr: number; len: number } {
   const ptr = c.malloc(data.length || 1);
   c.mem.u8.set(data, ptr);
   return { ptr, len: data.length };

@@ -10,7 +10,7 @@
  * (core/src/core_relo*.c); this module gathers the inputs (kernel BTF, kernel config,
  * kallsyms) and reads the answers.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { arch } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import type { Core } from '../bridge/core.js';
@@ -29,6 +29,7 @@ import {
   type Ptr,
 } from '../bridge/generated/abi.js';
 import { Btf } from './btf.js';
+import { readKernelFile } from './kernel_files.js';
 import { kernelRelease, kernelVersionCode } from './kernel_version.js';
 import {
   CoreRelocationKinds,
@@ -632,7 +633,7 @@ export function parseKernelConfig(text: string): Map<string, string> {
 }
 
 function readConfigFile(path: string): Map<string, string> {
-  const raw = readFileSync(path);
+  const raw = readKernelFile(path);
   const gz = raw.length > 2 && raw[0] === 0x1f && raw[1] === 0x8b;
   return parseKernelConfig((gz ? gunzipSync(raw) : raw).toString('utf8'));
 }
@@ -676,7 +677,7 @@ function syscallPrefix(): string | undefined {
 function kallsymsAddresses(path: string, names: Set<string>): Map<string, bigint> {
   const out = new Map<string, bigint>();
   if (!names.size) return out;
-  const text = readFileSync(path, 'utf8');
+  const text = readKernelFile(path).toString('utf8');
   let hidden = false;
   for (const line of text.split('\n')) {
     const sp1 = line.indexOf(' ');

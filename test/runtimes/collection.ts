@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
-import { BpfError, Collection, loadCollectionSpec } from '../../src/index.js';
+import { BpfError, Btf, Collection, loadCollectionSpec } from '../../src/index.js';
 import { group, kernelCheck } from './harness.js';
 
 const XDP_DROP = 1;
@@ -41,5 +41,12 @@ group('collection', () => {
       () => loadCollectionSpec(Buffer.from('not an object')),
       (e: unknown) => e instanceof BpfError && /ELF/i.test(e.message),
     );
+  });
+
+  kernelCheck("the kernel's BTF, which CO-RE relocates against, reads on every runtime (Deno: through libc)", () => {
+    const btf = Btf.kernel();
+    const task = btf.typeByName('task_struct', 'STRUCT');
+    assert.ok(task, 'task_struct in vmlinux BTF');
+    assert.ok(btf.field(task.id, 'pid'), 'task_struct.pid');
   });
 });
