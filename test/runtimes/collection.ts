@@ -1,6 +1,7 @@
 // A clang-compiled object on each runtime: parsed from the file, a .rodata constant set
-// before load, loaded with its BTF, map and subprogram, run, and read back through its
-// hash map and its .bss variable (the map's memory, mmapped through the runtime's FFI).
+// before load, loaded with its BTF, map, subprogram, kconfig externs and CO-RE relocation,
+// run, and read back through its hash map and its .bss variables (the map's memory,
+// mmapped through the runtime's FFI).
 // The object is test/fixtures/bpf/runtime.bpf.c, which scripts/run-tests.mjs compiles
 // into build/runtimes/ before starting the runtimes (Deno may read only the package).
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ function objectPath(): string {
 }
 
 group('collection', () => {
-  kernelCheck('a clang-compiled object loads with its map, globals and subprogram, and runs', () => {
+  kernelCheck('a clang-compiled object loads with its map, globals, subprogram, kconfig externs and CO-RE, and runs', () => {
     const spec = loadCollectionSpec(objectPath());
     assert.deepEqual(Object.keys(spec.programs), ['count_sizes']);
     assert.equal(spec.maps.sizes?.keySize, 4);
@@ -34,6 +35,12 @@ group('collection', () => {
     prog.test(Buffer.alloc(64));
     assert.equal(coll.variables.packets!.get().readBigUInt64LE(0), 1n);
     assert.throws(() => coll.variables.verdict!.set(0), (e: unknown) => e instanceof BpfError);
+    // Externs and CO-RE, resolved from the kernel's release, config and BTF.
+    const u32 = (name: string): number => coll.variables[name]!.get().readUInt32LE(0);
+    assert.ok(u32('seen_version') >= (5 << 16), `LINUX_KERNEL_VERSION ${u32('seen_version').toString(16)}`);
+    assert.equal(u32('seen_bpf_syscall'), 1, 'CONFIG_BPF_SYSCALL=y');
+    const btf = Btf.kernel();
+    assert.equal(u32('pid_offset') * 8, btf.field(btf.typeByName('task_struct', 'STRUCT').id, 'pid')!.bitOffset);
   });
 
   kernelCheck('bytes that are not an ELF object are a BpfError naming the problem', () => {
