@@ -106,13 +106,16 @@ async function runAva(args) {
  * The BPF object the runtime suite loads (test/fixtures/bpf/runtime.bpf.c), compiled here
  * on Node: the suite runs where Deno may read only the package and start no compiler.
  */
+let runtimeObject;
 function compileRuntimeObject() {
+  if (runtimeObject) return runtimeObject; // once, though the suite runs again on the copy bridge
   const out = join(root, 'build/runtimes/runtime.bpf.o');
   mkdirSync(join(root, 'build/runtimes'), { recursive: true });
   const clang = process.env.CLANG ?? 'clang-14';
   const args = ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-Wall', '-c', join(root, 'test/fixtures/bpf/runtime.bpf.c'), '-o', out];
   const r = spawnSync(clang, args, { encoding: 'utf8' });
   if (r.status !== 0) failOutside(`runtime suite: ${clang} could not build runtime.bpf.c: ${r.error?.message ?? r.stderr}`);
+  runtimeObject = out;
   return out;
 }
 

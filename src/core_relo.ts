@@ -153,6 +153,12 @@ function isElf(head: Uint8Array): boolean {
   return head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
 }
 
+/** @internal The Btf a `kernelTypes` source names, parsed once for callers of both applyCoRe
+ *  and resolveExterns; errors name the operation that needed it first. */
+export function kernelTypesOf(source: TypesSource, needs: 'CO-RE' | 'externs'): Btf {
+  return typesOf(source, needs === 'CO-RE' ? OP : EXTERN_OP, '"kernelTypes"');
+}
+
 function typesOf(source: TypesSource, op: string, what: string): Btf {
   if (source instanceof Btf) return source;
   if (typeof source === 'string') {

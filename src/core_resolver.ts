@@ -4,7 +4,7 @@
  * `kernelTypes` option. Collection.load calls it through its resolver hook (see
  * collection.ts) for the programs that need it; tests may install another.
  */
-import { applyCoRe, explainLoadError, resolveExterns } from './core_relo.js';
+import { applyCoRe, explainLoadError, kernelTypesOf, resolveExterns } from './core_relo.js';
 import { NotSupportedError } from './errors.js';
 import { context, type ResolveRequest, type ResolveResult } from './collection.js';
 
@@ -13,7 +13,6 @@ const EOPNOTSUPP = 95;
 export function resolveCoreAndExterns(req: ResolveRequest): ResolveResult {
   const names = req.programs.map((p) => p.name);
   const o = req.options;
-  const kernelTypes = o.kernelTypes !== undefined ? { kernelTypes: o.kernelTypes } : {};
   let spec = req.spec;
   // Symbols the object calls or reads but defines nowhere: nothing to resolve them against.
   for (const name of names) {
@@ -29,9 +28,14 @@ export function resolveCoreAndExterns(req: ResolveRequest): ResolveResult {
       });
   }
   const withCore = names.filter((n) => spec.programs[n]!.coreRelocations.length > 0);
+  const withExterns = names.filter((n) => spec.programs[n]!.relocations.some((r) => 'extern' in r));
+  // A path or bytes given as kernelTypes is parsed once, for CO-RE and externs alike.
+  const kernelTypes =
+    o.kernelTypes !== undefined && (withCore.length || withExterns.length)
+      ? { kernelTypes: kernelTypesOf(o.kernelTypes, withCore.length ? 'CO-RE' : 'externs') }
+      : {};
   if (withCore.length) spec = applyCoRe(spec, { programs: withCore, ...kernelTypes });
   let kconfig: Uint8Array | undefined;
-  const withExterns = names.filter((n) => spec.programs[n]!.relocations.some((r) => 'extern' in r));
   if (withExterns.length) {
     const externOptions = { ...kernelTypes, ...(o.kernelConfig !== undefined ? { kernelConfig: o.kernelConfig } : {}) };
     let ext;

@@ -543,7 +543,7 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
       if (r === -ENOENT) return undefined;
       throw this.#failed(TSBPF_MAP_OP_LOOKUP, r, TSBPF_MAP_OP_LOOKUP * 8);
     }
-    return out === undefined ? this.#getValue(LOOKUP) : this.#copyValue(out, LOOKUP);
+    return out === undefined ? this.#getValue(LOOKUP) : this.#copyValue(out);
   }
 
   /** True when `key` has a value. For a bloom filter: {@link contains} of the value. */
@@ -974,8 +974,8 @@ export class BpfMap<K = Buffer, V = Buffer> extends FdHandle {
       throw invalid(cmd, `"out" must be a Uint8Array of ${this.#valueLen} bytes, got ${describe(out)}`);
   }
 
-  #copyValue<O extends Uint8Array>(out: O, cmd: string): O {
-    this.#checkOut(out, cmd);
+  /** Copies the value into `out`, which lookup() has checked before asking the kernel. */
+  #copyValue<O extends Uint8Array>(out: O): O {
     copyBytes(out, 0, this.#core.mem.u8, this.#valuePtr, this.#valueLen);
     return out;
   }

@@ -49,6 +49,14 @@ static inline int load_prog(enum bpf_prog_type type, const struct bpf_insn *insn
 	return (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
 }
 
+/* qsort order of uint64_t samples. */
+static inline int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* The iteration count: argv[1], or a default. */
 static inline long iterations(int argc, char **argv, long dflt)
 {

@@ -5,50 +5,9 @@
  * libbpf equivalent either: a bpf_object loads once. */
 #include <dlfcn.h>
 
-#include "bench.h"
+#include "corpus.h"
 
 #define CHUNKS 10
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-
-	if (!f)
-		die(path);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(*len);
-	if (!buf || fread(buf, 1, *len, f) != *len)
-		die(path);
-	fclose(f);
-	return buf;
-}
-
-static const char *corpus(void)
-{
-	const char *env = getenv("TSBPF_CORPUS");
-
-	if (env)
-		return env;
-	if (access("../../shared/corpus/manifest.json", R_OK) == 0)
-		return "../../shared/corpus";
-	return "/work/shared/corpus";
-}
-
-static int quiet(int level, const char *fmt, va_list ap)
-{
-	(void)level, (void)fmt, (void)ap;
-	return 0;
-}
 
 static void *(*open_mem)(const void *, size_t, const void *);
 static int (*obj_load)(void *);

@@ -4,41 +4,7 @@
  * (legacy maps), so that op has no C side. */
 #include <dlfcn.h>
 
-#include "bench.h"
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-
-	if (!f)
-		die(path);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(*len);
-	if (!buf || fread(buf, 1, *len, f) != *len)
-		die(path);
-	fclose(f);
-	return buf;
-}
-
-static const char *corpus(void)
-{
-	const char *env = getenv("TSBPF_CORPUS");
-
-	if (env)
-		return env;
-	if (access("../../shared/corpus/manifest.json", R_OK) == 0)
-		return "../../shared/corpus";
-	return "/work/shared/corpus";
-}
-
-static int quiet(int level, const char *fmt, va_list ap)
-{
-	(void)level, (void)fmt, (void)ap;
-	return 0;
-}
+#include "corpus.h"
 
 int main(int argc, char **argv)
 {

@@ -10,13 +10,6 @@ static struct bpf_insn long_prog[1000];
 
 #define CHUNKS 10
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Loads and closes a socket filter m times after a short warm-up, in CHUNKS chunks, and
  * reports the median chunk's mean, as bench/prog.bench.ts does. */
 static void loads(const char *op, const struct bpf_insn *insns, unsigned int cnt, long m)

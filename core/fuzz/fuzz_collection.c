@@ -77,8 +77,6 @@ static void plan_case(const uint8_t *data, size_t size)
 	m.is_inner = buf[24] & 1;
 	m.extra_size = buf[25] % 24;
 	m.extra = buf + 26;
-	if (26 + m.extra_size > sizeof(buf))
-		__builtin_trap();
 	if (tsbpf_collection_map_plan(&m) < 0)
 		return;
 	if ((m.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY || m.type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||

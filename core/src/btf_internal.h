@@ -64,6 +64,22 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+/* The bytes of a BTF header every kernel knows: types right after it, strings after them. */
+#define BTF_HDR_LEN 24u
+
+/* Writes that header at p for a blob of types_len bytes of types and strs_len of strings. */
+static inline void btf_write_header(uint8_t *p, uint32_t types_len, uint32_t strs_len)
+{
+	memset(p, 0, BTF_HDR_LEN);
+	p[0] = BTF_MAGIC & 0xff;
+	p[1] = BTF_MAGIC >> 8;
+	p[2] = 1; /* version */
+	wr32(p + 4, BTF_HDR_LEN);
+	wr32(p + 12, types_len);
+	wr32(p + 16, types_len);
+	wr32(p + 20, strs_len);
+}
+
 /* The raw 12-byte btf_type record of `id`, or NULL for void and ids out of range. */
 const uint8_t *btf_type_rec(const struct tsbpf_btf *btf, uint32_t id);
 

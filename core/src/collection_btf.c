@@ -21,7 +21,6 @@
 #include "tsbpf/collection.h"
 
 #define TSBPF_COLL_BTF_PLACEHOLDER "tsbpf_placeholder"
-#define HDR_LEN 24u
 #define REC_LEN 12u
 
 /* The writable record of type `id` in the output. */
@@ -110,12 +109,6 @@ static int32_t sort_datasec(uint8_t *t, bool *moved)
 	return 0;
 }
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
 /* info word: kind << 24 | vlen (kflag 0) */
 static uint32_t info_word(uint32_t kind, uint32_t vlen)
 {
@@ -130,7 +123,7 @@ static int32_t rewrite(const struct tsbpf_btf *in, const struct needs *n, struct
 	uint32_t name_len = (uint32_t)sizeof(TSBPF_COLL_BTF_PLACEHOLDER);
 	uint32_t add_types = (need_int ? REC_LEN + 4 : 0) + (placeholder_var ? REC_LEN + 4 : 0);
 	uint32_t add_strs = (need_str ? name_len : 0) + (need_int ? 4 : 0);
-	uint64_t total = (uint64_t)HDR_LEN + in->types_len + add_types + in->strs_len + add_strs;
+	uint64_t total = (uint64_t)BTF_HDR_LEN + in->types_len + add_types + in->strs_len + add_strs;
 	uint32_t types_len = in->types_len + add_types, strs_len = in->strs_len + add_strs;
 	uint32_t name_off = in->strs_len, int_name_off = in->strs_len + (need_str ? name_len : 0);
 	uint32_t next_id = btf_end_id(in), int_id = n->int_id, var_id = 0;
@@ -141,16 +134,8 @@ static int32_t rewrite(const struct tsbpf_btf *in, const struct needs *n, struct
 	buf = malloc((size_t)total);
 	if (!buf)
 		return tsbpf_error(-TSBPF_ERR_NOMEM, "BTF: out of memory for %llu bytes", (unsigned long long)total);
-	/* Header: the 24 bytes every kernel knows, types first, strings right after. */
-	memset(buf, 0, HDR_LEN);
-	wr16(buf, BTF_MAGIC);
-	buf[2] = 1;
-	wr32(buf + 4, HDR_LEN);
-	wr32(buf + 8, 0);
-	wr32(buf + 12, types_len);
-	wr32(buf + 16, types_len);
-	wr32(buf + 20, strs_len);
-	types = buf + HDR_LEN;
+	btf_write_header(buf, types_len, strs_len);
+	types = buf + BTF_HDR_LEN;
 	memcpy(types, in->types, in->types_len);
 	p = types + in->types_len;
 	if (need_int) {

@@ -12,10 +12,10 @@
 
 #include "core_relo_internal.h"
 
-/* The i-th type id a record refers to, or false past the last one. */
-static bool ref_at(const uint8_t *t, uint32_t i, uint32_t *ref)
+/* Where in a record its i-th type id sits (bytes from the record's start), or 0 past the
+ * last one (offset 0 is the name, never a type id). */
+static uint32_t ref_off(const uint8_t *t, uint32_t i)
 {
-	const uint8_t *x = t + BTF_TYPE_LEN;
 	uint32_t vlen = btf_rec_vlen(t);
 
 	switch (btf_rec_kind(t)) {
@@ -28,74 +28,20 @@ static bool ref_at(const uint8_t *t, uint32_t i, uint32_t *ref)
 	case BTF_KIND_FUNC:
 	case BTF_KIND_VAR:
 	case BTF_KIND_DECL_TAG:
-		if (i > 0)
-			return false;
-		*ref = btf_rec_size_type(t);
-		return true;
-	case BTF_KIND_ARRAY:
-		if (i > 1)
-			return false;
-		*ref = rd32(x + 4 * i);
-		return true;
+		return i == 0 ? 8 : 0;
+	case BTF_KIND_ARRAY: /* element type, index type */
+		return i < 2 ? BTF_TYPE_LEN + 4 * i : 0;
 	case BTF_KIND_STRUCT:
-	case BTF_KIND_UNION:
-		if (i >= vlen)
-			return false;
-		*ref = rd32(x + (size_t)i * 12 + 4);
-		return true;
-	case BTF_KIND_DATASEC:
-		if (i >= vlen)
-			return false;
-		*ref = rd32(x + (size_t)i * 12);
-		return true;
-	case BTF_KIND_FUNC_PROTO:
-		if (i > vlen)
-			return false;
-		*ref = i == 0 ? btf_rec_size_type(t) : rd32(x + (size_t)(i - 1) * 8 + 4);
-		return true;
+	case BTF_KIND_UNION: /* members: name, type, offset */
+		return i < vlen ? BTF_TYPE_LEN + i * 12 + 4 : 0;
+	case BTF_KIND_DATASEC: /* variables: type, offset, size */
+		return i < vlen ? BTF_TYPE_LEN + i * 12 : 0;
+	case BTF_KIND_FUNC_PROTO: /* the return type, then params: name, type */
+		if (i == 0)
+			return 8;
+		return i <= vlen ? BTF_TYPE_LEN + (i - 1) * 8 + 4 : 0;
 	default: /* INT, ENUM, ENUM64, FWD, FLOAT */
-		return false;
-	}
-}
-
-/* Rewrites the type ids a copied record refers to. */
-static void remap_refs(uint8_t *t, const uint32_t *new_id)
-{
-	uint8_t *x = t + BTF_TYPE_LEN;
-	uint32_t vlen = btf_rec_vlen(t);
-
-	switch (btf_rec_kind(t)) {
-	case BTF_KIND_PTR:
-	case BTF_KIND_TYPEDEF:
-	case BTF_KIND_VOLATILE:
-	case BTF_KIND_CONST:
-	case BTF_KIND_RESTRICT:
-	case BTF_KIND_TYPE_TAG:
-	case BTF_KIND_FUNC:
-	case BTF_KIND_VAR:
-	case BTF_KIND_DECL_TAG:
-		wr32(t + 8, new_id[btf_rec_size_type(t)]);
-		break;
-	case BTF_KIND_ARRAY:
-		wr32(x, new_id[rd32(x)]);
-		wr32(x + 4, new_id[rd32(x + 4)]);
-		break;
-	case BTF_KIND_STRUCT:
-	case BTF_KIND_UNION:
-		for (uint32_t i = 0; i < vlen; i++)
-			wr32(x + (size_t)i * 12 + 4, new_id[rd32(x + (size_t)i * 12 + 4)]);
-		break;
-	case BTF_KIND_DATASEC:
-		for (uint32_t i = 0; i < vlen; i++)
-			wr32(x + (size_t)i * 12, new_id[rd32(x + (size_t)i * 12)]);
-		break;
-	case BTF_KIND_FUNC_PROTO:
-		wr32(t + 8, new_id[btf_rec_size_type(t)]);
-		for (uint32_t i = 0; i < vlen; i++)
-			wr32(x + (size_t)i * 8 + 4, new_id[rd32(x + (size_t)i * 8 + 4)]);
-		break;
-	default:
-		break;
+		return 0;
 	}
 }
 
@@ -131,9 +77,11 @@ int32_t prog_btf_select(const struct tsbpf_btf *local, const uint32_t *roots, ui
 	}
 	for (uint32_t q = 0; q < out->count; q++) {
 		const uint8_t *t = btf_type_rec(local, out->order[q]);
-		uint32_t ref;
+		uint32_t off;
 
-		for (uint32_t i = 0; t && ref_at(t, i, &ref); i++) {
+		for (uint32_t i = 0; t && (off = ref_off(t, i)) != 0; i++) {
+			uint32_t ref = rd32(t + off);
+
 			if (ref == 0 || ref >= n || out->new_id[ref])
 				continue;
 			out->order[out->count] = ref;
@@ -151,28 +99,21 @@ int32_t prog_btf_write(const struct tsbpf_btf *local, const struct prog_btf *sel
 
 	for (uint32_t i = 0; i < sel->count; i++)
 		types_len += btf_rec_len(btf_type_rec(local, sel->order[i]));
-	total = 24 + types_len + local->strs_len + extra_len;
+	total = BTF_HDR_LEN + types_len + local->strs_len + extra_len;
 	if (total > (1u << 30))
 		return tsbpf_error(-TSBPF_ERR_NOMEM, "CO-RE: the program's BTF would be larger than 1 GiB");
 	if (!tsbpf_buf_reserve(out, (uint32_t)total))
 		return tsbpf_error(-TSBPF_ERR_NOMEM, "CO-RE: out of memory for the program's BTF");
 	p = out->data;
-	memset(p, 0, 24);
-	p[0] = BTF_MAGIC & 0xff;
-	p[1] = BTF_MAGIC >> 8;
-	p[2] = 1;
-	wr32(p + 4, 24);
-	wr32(p + 8, 0);
-	wr32(p + 12, (uint32_t)types_len);
-	wr32(p + 16, (uint32_t)types_len);
-	wr32(p + 20, local->strs_len + extra_len);
-	p += 24;
+	btf_write_header(p, (uint32_t)types_len, local->strs_len + extra_len);
+	p += BTF_HDR_LEN;
 	for (uint32_t i = 0; i < sel->count; i++) {
 		const uint8_t *t = btf_type_rec(local, sel->order[i]);
-		uint32_t len = btf_rec_len(t);
+		uint32_t len = btf_rec_len(t), off;
 
 		memcpy(p, t, len);
-		remap_refs(p, sel->new_id);
+		for (uint32_t k = 0; (off = ref_off(p, k)) != 0; k++)
+			wr32(p + off, sel->new_id[rd32(p + off)]);
 		p += len;
 	}
 	memcpy(p, local->strs, local->strs_len);

@@ -85,19 +85,13 @@ export function hexByteArray(b: Uint8Array): string[] {
   return out;
 }
 
-/** A C string from a fixed-size field (up to the first NUL). */
-export function cString(b: Uint8Array): string {
-  const end = b.indexOf(0);
-  return Buffer.from(end < 0 ? b : b.subarray(0, end)).toString('latin1');
-}
-
 let bootTimeMs: number | undefined;
 
 /**
  * The wall-clock time at boot, in milliseconds since the epoch: now minus the time since
  * boot (CLOCK_BOOTTIME, which /proc/uptime reports), as bpftool computes "loaded_at".
  */
-export function bootTime(): number {
+function bootTime(): number {
   if (bootTimeMs === undefined) {
     const uptime = Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
     bootTimeMs = Date.now() - uptime * 1000;
@@ -114,13 +108,6 @@ export function sinceBoot(ns: bigint): Date {
 export function localTime(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
-/** '4.0 KiB' for people; exact byte counts go in JSON. */
-export function sizeText(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** A bigint as a number when it is exactly representable, else kept as a bigint. */
