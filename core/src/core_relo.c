@@ -58,14 +58,16 @@ static void sb_char(struct sbuf *b, char c)
 {
 	if (b->len + 1 < b->cap)
 		b->p[b->len++] = c;
-	b->p[b->len] = '\0';
+	if (b->cap) /* an empty buffer has no room even for the NUL */
+		b->p[b->len] = '\0';
 }
 
 static void sb_str(struct sbuf *b, const char *s)
 {
 	while (*s && b->len + 1 < b->cap)
 		b->p[b->len++] = *s++;
-	b->p[b->len] = '\0';
+	if (b->cap)
+		b->p[b->len] = '\0';
 }
 
 static void sb_u64(struct sbuf *b, uint64_t v)

@@ -417,6 +417,8 @@ for (const entry of manifest()) {
         let coll: Collection | undefined;
         try {
           coll = loadWith(t, spec, verdict.options?.(spec) ?? {}).coll;
+          // A kernel that has the feature: the load must then be whole.
+          generalChecks(t, entry, coll);
           t.pass(`loads on this kernel after all (${verdict.why})`);
         } catch (e) {
           t.true(e instanceof BpfError && e.code === verdict.code, `fails only with ${verdict.code}: ${String(e)}`);
